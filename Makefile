@@ -1,0 +1,44 @@
+# hugepage-guard: every entry point a person or CI needs.
+#
+#   make demo        set up this host and show the guard refusing a VM (README, first command)
+#   make test        every test: unit tests plus the real-libvirtd/QEMU integration tests
+#   make test-deb    the Debian package tests in a debootstrap'd chroot (CI runs these too)
+#   make deb         build hugepage-guard_<version>_amd64.deb
+#   make bench       write BENCHMARKS.md
+
+SWIFT_RELEASE_FLAGS := -c release --static-swift-stdlib
+BIN := $(shell swift build $(SWIFT_RELEASE_FLAGS) --show-bin-path 2>/dev/null)
+
+.PHONY: all build test test-unit test-integration test-deb deb demo bench setup clean
+
+all: build
+
+build:
+	swift build $(SWIFT_RELEASE_FLAGS)
+
+setup:
+	scripts/setup-host
+
+test-unit:
+	swift build --build-tests
+	swift test --skip-build
+
+test-integration: setup build
+	HUGEPAGE_GUARD_BIN=$(BIN) python3 -m pytest -v Tests/Integration
+
+test: setup test-unit test-integration
+
+test-deb: deb
+	Tests/Packaging/run
+
+deb:
+	packaging/build-deb
+
+demo: setup build
+	HUGEPAGE_GUARD_BIN=$(BIN) scripts/demo
+
+bench: setup build
+	HUGEPAGE_GUARD_BIN=$(BIN) scripts/benchmark
+
+clean:
+	rm -rf .build

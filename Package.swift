@@ -1,0 +1,49 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "hugepage-guard",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "hugepage-guard-hook", targets: ["hugepage-guard-hook"]),
+        .executable(name: "hugepage-guard", targets: ["hugepage-guard"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // libxml2, the parser libvirt itself uses for domain XML.
+        .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0",
+                       providers: [.apt(["libxml2-dev"])]),
+        // libvirt's C API. Only HugepageGuardLibvirt may import it.
+        .systemLibrary(name: "CLibvirt", pkgConfig: "libvirt",
+                       providers: [.apt(["libvirt-dev"])]),
+
+        // Pure core: XML -> demand, sysfs text -> pool, decision, ledger model, config.
+        // No file, process or network I/O. Foundation-free so the hook starts fast.
+        .target(name: "HugepageGuardCore", dependencies: ["CLibXML2"]),
+
+        // Thin adapters: sysfs/mounts under a root, the flock'd ledger, config file, syslog.
+        .target(name: "HugepageGuardHost", dependencies: ["HugepageGuardCore"]),
+
+        // The one module that imports libvirt.
+        .target(name: "HugepageGuardLibvirt",
+                dependencies: ["HugepageGuardCore", "CLibvirt",
+                               .product(name: "Logging", package: "swift-log")]),
+
+        // The hook never links libvirt: calling libvirt from a hook deadlocks.
+        .executableTarget(name: "hugepage-guard-hook",
+                          dependencies: ["HugepageGuardCore", "HugepageGuardHost"]),
+        .executableTarget(name: "hugepage-guard",
+                          dependencies: ["HugepageGuardCore", "HugepageGuardHost", "HugepageGuardLibvirt",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                                         .product(name: "Logging", package: "swift-log")]),
+        // Baseline for the benchmark: an empty Swift program built with the same flags.
+        .executableTarget(name: "bench-noop"),
+
+        .testTarget(name: "HugepageGuardCoreTests", dependencies: ["HugepageGuardCore"]),
+        .testTarget(name: "HugepageGuardHostTests", dependencies: ["HugepageGuardHost", "HugepageGuardCore"]),
+        .testTarget(name: "HugepageGuardLibvirtTests", dependencies: ["HugepageGuardLibvirt", "HugepageGuardCore"]),
+    ]
+)

@@ -1,0 +1,1 @@
+// An empty program: the benchmark baseline for process start-up cost.
