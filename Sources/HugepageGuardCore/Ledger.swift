@@ -1,0 +1,183 @@
+/// A process, identified so that a reused pid is not mistaken for it: pid plus its start
+/// time in clock ticks since boot (field 22 of `/proc/<pid>/stat`).
+public struct ProcessRef: Hashable, Sendable, CustomStringConvertible {
+    public var pid: Int32
+    public var startTicks: UInt64
+    public init(pid: Int32, startTicks: UInt64) { self.pid = pid; self.startTicks = startTicks }
+    public var description: String { "\(pid):\(startTicks)" }
+    public init?(_ text: String) {
+        let p = text.split(separator: ":")
+        guard p.count == 2, let pid = Int32(p[0]), let t = UInt64(p[1]) else { return nil }
+        self.init(pid: pid, startTicks: t)
+    }
+}
+
+/// One domain's pages, as the ledger holds them.
+public struct LedgerEntry: Equatable, Sendable {
+    public enum State: String, Sendable {
+        /// Admitted at prepare/migrate/restore begin; QEMU hasn't taken the pages yet, so
+        /// they count against the pool.
+        case reserved
+        /// QEMU is running (`started begin` passed, or adopted by the agent): the pages
+        /// show in the kernel's free count, so the entry no longer counts.
+        case started
+    }
+    public var domain: String
+    public var uuid: String?
+    public var state: State
+    /// The hook operation that took the reservation: prepare, migrate, restore, or adopt.
+    public var operation: String
+    /// Seconds since boot (CLOCK_BOOTTIME) when the entry was written.
+    public var since: Int64
+    /// The libvirtd that ran the hook; when it is gone the start died with it.
+    public var owner: ProcessRef?
+    public var items: [DemandItem]
+
+    public init(domain: String, uuid: String?, state: State, operation: String, since: Int64,
+                owner: ProcessRef?, items: [DemandItem]) {
+        self.domain = domain; self.uuid = uuid; self.state = state; self.operation = operation
+        self.since = since; self.owner = owner; self.items = items
+    }
+}
+
+/// The reservation ledger: what in-flight starts have been promised, plus counters the
+/// agent exports. Kept in `<state_dir>/ledger`, rewritten whole under `flock`.
+public struct Ledger: Equatable, Sendable {
+    public var entries: [LedgerEntry] = []
+    /// Starts refused by the hook since boot.
+    public var refusals: UInt64 = 0
+
+    public init(entries: [LedgerEntry] = [], refusals: UInt64 = 0) { self.entries = entries; self.refusals = refusals }
+
+    public func entry(domain: String) -> LedgerEntry? { entries.first { $0.domain == domain } }
+
+    /// Pages promised to other in-flight starts, which the kernel's free count doesn't show yet.
+    public func inFlight(excluding domain: String?) -> [DemandItem] {
+        entries.filter { $0.state == .reserved && $0.domain != domain }.flatMap(\.items)
+    }
+
+    /// Records a reservation, replacing any earlier entry of the same domain (an incoming
+    /// migration or a restore runs `prepare begin` after its own `begin`).
+    public mutating func reserve(_ entry: LedgerEntry) {
+        entries.removeAll { $0.domain == entry.domain }
+        entries.append(entry)
+    }
+
+    /// `started begin`: the pages are now in the kernel's count.
+    @discardableResult
+    public mutating func markStarted(domain: String, at now: Int64) -> Bool {
+        guard let i = entries.firstIndex(where: { $0.domain == domain }) else { return false }
+        entries[i].state = .started
+        entries[i].since = now
+        return true
+    }
+
+    /// `release end`: idempotent.
+    @discardableResult
+    public mutating func drop(domain: String) -> LedgerEntry? {
+        guard let i = entries.firstIndex(where: { $0.domain == domain }) else { return nil }
+        return entries.remove(at: i)
+    }
+
+    /// Removes reservations whose start died halfway: their libvirtd is gone, or they are
+    /// older than `timeout` seconds. Entries of running domains (`started`) are the agent's
+    /// to reconcile. Returns what was removed.
+    public mutating func expire(now: Int64, timeout: Int64, isAlive: (ProcessRef) -> Bool) -> [LedgerEntry] {
+        var removed: [LedgerEntry] = []
+        entries.removeAll { e in
+            guard e.state == .reserved else { return false }
+            let dead = (e.owner.map { !isAlive($0) } ?? false) || now - e.since > timeout
+            if dead { removed.append(e) }
+            return dead
+        }
+        return removed
+    }
+}
+
+/// The ledger file format: a header, `refusals=N`, then one logfmt line per entry:
+/// `domain=web1 uuid=… state=reserved op=prepare since=812 owner=1021:455 demand=2048@0-1:48,1048576@*:1`
+public enum LedgerCodec {
+    public static let header = "# hugepage-guard ledger v1 (rewritten under flock; do not edit while VMs start)"
+
+    public static func encode(_ ledger: Ledger) -> String {
+        var out = header + "\nrefusals=\(ledger.refusals)\n"
+        for e in ledger.entries {
+            var fields: [(String, String)] = [("domain", e.domain)]
+            if let uuid = e.uuid { fields.append(("uuid", uuid)) }
+            fields += [("state", e.state.rawValue), ("op", e.operation), ("since", String(e.since))]
+            if let owner = e.owner { fields.append(("owner", owner.description)) }
+            fields.append(("demand", encode(items: e.items)))
+            out += Logfmt.line(fields) + "\n"
+        }
+        return out
+    }
+
+    /// `2048@0-1:48,1048576@*:1`; `-` when empty.
+    public static func encode(items: [DemandItem]) -> String {
+        if items.isEmpty { return "-" }
+        return items.map { "\($0.pageSizeKiB)@\($0.hostNodes?.description ?? "*"):\($0.pages)" }.joined(separator: ",")
+    }
+
+    public static func decode(_ text: String) throws(LedgerError) -> Ledger {
+        var ledger = Ledger()
+        var sawHeader = false
+        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let lineNo = index + 1
+            if raw.isEmpty { continue }
+            if raw.hasPrefix("#") {
+                if raw.hasPrefix("# hugepage-guard ledger v1") { sawHeader = true }
+                continue
+            }
+            guard sawHeader else { throw LedgerError(line: lineNo, reason: "no 'hugepage-guard ledger v1' header") }
+            guard let pairs = Logfmt.parse(raw) else { throw LedgerError(line: lineNo, reason: "not a logfmt line") }
+            var f: [String: String] = [:]
+            for (k, v) in pairs { f[k] = v }
+            if pairs.count == 1, let r = f["refusals"] {
+                guard let n = UInt64(r) else { throw LedgerError(line: lineNo, reason: "refusals '\(r)' is not a number") }
+                ledger.refusals = n
+                continue
+            }
+            guard let domain = f["domain"], !domain.isEmpty else { throw LedgerError(line: lineNo, reason: "no domain") }
+            guard let state = f["state"].flatMap(LedgerEntry.State.init(rawValue:)) else {
+                throw LedgerError(line: lineNo, reason: "state must be reserved or started")
+            }
+            guard let since = f["since"].flatMap({ Int64($0) }) else { throw LedgerError(line: lineNo, reason: "since is not a number") }
+            var owner: ProcessRef?
+            if let o = f["owner"] {
+                guard let p = ProcessRef(o) else { throw LedgerError(line: lineNo, reason: "owner '\(o)' is not pid:starttime") }
+                owner = p
+            }
+            guard let d = f["demand"], let items = decode(items: d) else {
+                throw LedgerError(line: lineNo, reason: "demand is not size@nodes:pages,…")
+            }
+            ledger.entries.append(LedgerEntry(domain: domain, uuid: f["uuid"], state: state, operation: f["op"] ?? "prepare",
+                                              since: since, owner: owner, items: items))
+        }
+        if !sawHeader && !text.isEmpty { throw LedgerError(line: 1, reason: "no 'hugepage-guard ledger v1' header") }
+        return ledger
+    }
+
+    public static func decode(items text: String) -> [DemandItem]? {
+        if text == "-" { return [] }
+        var items: [DemandItem] = []
+        for part in text.split(separator: ",") {
+            guard let at = part.firstIndex(of: "@"), let colon = part.lastIndex(of: ":"), at < colon,
+                  let size = UInt64(part[..<at]), let pages = UInt64(part[part.index(after: colon)...]) else { return nil }
+            let nodesText = String(part[part.index(after: at)..<colon])
+            var nodes: NodeSet?
+            if nodesText != "*" {
+                guard let n = NodeSet.parse(nodesText) else { return nil }
+                nodes = n
+            }
+            items.append(DemandItem(pageSizeKiB: size, hostNodes: nodes, pages: pages))
+        }
+        return items
+    }
+}
+
+public struct LedgerError: Error, Equatable, CustomStringConvertible {
+    public var line: Int
+    public var reason: String
+    public init(line: Int, reason: String) { self.line = line; self.reason = reason }
+    public var description: String { "line \(line): \(reason)" }
+}

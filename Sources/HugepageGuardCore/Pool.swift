@@ -1,0 +1,114 @@
+/// Per-node counters from `/sys/devices/system/node/nodeN/hugepages/hugepages-<K>kB/`.
+public struct NodeCounts: Equatable, Sendable {
+    public var nr: UInt64, free: UInt64, surplus: UInt64
+    public init(nr: UInt64, free: UInt64, surplus: UInt64) { self.nr = nr; self.free = free; self.surplus = surplus }
+}
+
+/// One page size's pool: global counters from `/sys/kernel/mm/hugepages/hugepages-<K>kB/`
+/// plus per-node counters. `resv` exists only globally.
+public struct PagePool: Equatable, Sendable {
+    public var sizeKiB: UInt64
+    public var nr: UInt64, free: UInt64, resv: UInt64, surplus: UInt64
+    public var nodes: [Int: NodeCounts]
+
+    public init(sizeKiB: UInt64, nr: UInt64, free: UInt64, resv: UInt64, surplus: UInt64, nodes: [Int: NodeCounts] = [:]) {
+        self.sizeKiB = sizeKiB; self.nr = nr; self.free = free; self.resv = resv; self.surplus = surplus; self.nodes = nodes
+    }
+
+    /// Pages truly available to a new mapping: free minus those promised to existing mappings.
+    public var available: UInt64 { free > resv ? free - resv : 0 }
+    /// Pages in use: allocated and not free.
+    public var inUse: UInt64 { nr > free ? nr - free : 0 }
+}
+
+/// A mounted hugetlbfs, from `/proc/mounts`.
+public struct HugetlbfsMount: Equatable, Sendable {
+    public var path: String
+    public var pageSizeKiB: UInt64
+    public init(path: String, pageSizeKiB: UInt64) { self.path = path; self.pageSizeKiB = pageSizeKiB }
+}
+
+/// The host's hugepage pools and mounts at one moment.
+public struct HugepagePool: Equatable, Sendable {
+    /// Keyed by page size in KiB.
+    public var sizes: [UInt64: PagePool]
+    public var mounts: [HugetlbfsMount]
+    /// `Hugepagesize` from /proc/meminfo: the kernel's default hugepage size.
+    public var kernelDefaultKiB: UInt64?
+
+    public init(sizes: [UInt64: PagePool], mounts: [HugetlbfsMount] = [], kernelDefaultKiB: UInt64? = nil) {
+        self.sizes = sizes; self.mounts = mounts; self.kernelDefaultKiB = kernelDefaultKiB
+    }
+
+    public func mount(forPageSize kib: UInt64) -> HugetlbfsMount? { mounts.first { $0.pageSizeKiB == kib } }
+
+    /// What libvirt takes for an empty `<hugepages/>`: the mount whose page size is the
+    /// kernel's default, else the first hugetlbfs mount, else the kernel's default.
+    public var libvirtDefaultKiB: UInt64 {
+        if let d = kernelDefaultKiB, mount(forPageSize: d) != nil { return d }
+        return mounts.first?.pageSizeKiB ?? kernelDefaultKiB ?? 2048
+    }
+
+    public func context(basePageKiB: UInt64) -> PageSizeContext {
+        PageSizeContext(basePageKiB: basePageKiB, defaultHugepageKiB: libvirtDefaultKiB)
+    }
+}
+
+/// Pure parsers for the text the kernel exposes.
+public enum PoolText {
+    /// A sysfs counter file: one decimal number and a newline.
+    public static func count(_ text: String) -> UInt64? {
+        UInt64(text.trimmingCharacters(in: " \t\n"))
+    }
+
+    /// `hugepages-2048kB` -> 2048.
+    public static func pageSize(directoryName: String) -> UInt64? {
+        guard directoryName.hasPrefix("hugepages-"), directoryName.hasSuffix("kB") else { return nil }
+        return UInt64(directoryName.dropFirst("hugepages-".count).dropLast(2))
+    }
+
+    /// `Hugepagesize:       2048 kB` from /proc/meminfo.
+    public static func defaultHugepageSize(meminfo: String) -> UInt64? {
+        for line in meminfo.split(separator: "\n") where line.hasPrefix("Hugepagesize:") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            if fields.count >= 2 { return UInt64(fields[1]) }
+        }
+        return nil
+    }
+
+    /// hugetlbfs lines of /proc/mounts. A mount without `pagesize=` uses the kernel default.
+    public static func hugetlbfsMounts(procMounts: String, kernelDefaultKiB: UInt64?) -> [HugetlbfsMount] {
+        var out: [HugetlbfsMount] = []
+        for line in procMounts.split(separator: "\n") {
+            let f = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard f.count >= 4, f[2] == "hugetlbfs" else { continue }
+            var size = kernelDefaultKiB
+            for opt in f[3].split(separator: ",") where opt.hasPrefix("pagesize=") {
+                let v = String(opt.dropFirst("pagesize=".count))
+                let digits = v.prefix { $0.isNumber }
+                guard let n = UInt64(digits) else { continue }
+                size = SizeUnit.kibibytes(value: n, unit: v.dropFirst(digits.count).isEmpty ? "b" : String(v.dropFirst(digits.count)))
+            }
+            guard let size else { continue }
+            out.append(HugetlbfsMount(path: unescapeMountPath(String(f[1])), pageSizeKiB: size))
+        }
+        return out
+    }
+
+    /// /proc/mounts writes space, tab, newline and backslash as `\040`-style octal escapes.
+    static func unescapeMountPath(_ s: String) -> String {
+        guard s.contains("\\") else { return s }
+        var bytes: [UInt8] = []
+        let u = Array(s.utf8)
+        var i = 0
+        while i < u.count {
+            if u[i] == UInt8(ascii: "\\"), i + 3 < u.count,
+               let v = UInt8(String(decoding: u[(i + 1)...(i + 3)], as: UTF8.self), radix: 8) {
+                bytes.append(v); i += 4
+            } else {
+                bytes.append(u[i]); i += 1
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
