@@ -64,9 +64,10 @@ public struct DomainDemand: Equatable, Sendable {
         let devicesKiB = spec.memoryDevices.reduce(UInt64(0)) { $0 + $1.sizeKiB }
         let initialKiB = spec.memoryKiB > devicesKiB ? spec.memoryKiB - devicesKiB : 0
 
-        func tune(cell: Int?) -> (mode: NumaMode, nodes: NodeSet?) {
+        // The cell's <memnode>, else <memory>. libvirt's mode defaults to strict.
+        func tune(cell: Int?) -> (mode: NumaMode?, nodes: NodeSet?) {
             let entry = cell.flatMap { spec.numatune.memnodes[$0] } ?? spec.numatune.memory
-            return (entry?.mode ?? .strict, entry?.nodeset)
+            return (entry?.mode, entry?.nodeset)
         }
 
         func make(id: String, sizeKiB: UInt64, cell: Int?, explicitPage: UInt64?, nodes: NodeSet?,
@@ -75,8 +76,9 @@ public struct DomainDemand: Equatable, Sendable {
             let page = resolvePageSize(explicit: explicitPage, cell: cell, spec: spec, context: context)
             let counted = countedKiB ?? sizeKiB
             let pages = page.map { counted / $0 + (counted % $0 == 0 ? 0 : 1) } ?? 0
-            return Backend(id: id, sizeKiB: sizeKiB, pageSizeKiB: page, guestCell: cell,
-                           hostNodes: nodes ?? t.nodes, mode: t.mode, pages: pages)
+            let hostNodes = nodes ?? t.nodes
+            return Backend(id: id, sizeKiB: sizeKiB, pageSizeKiB: page, guestCell: cell, hostNodes: hostNodes,
+                           mode: hostNodes == nil ? t.mode : (t.mode ?? .strict), pages: pages)
         }
 
         if spec.cells.isEmpty {

@@ -1,0 +1,133 @@
+/// Why a page size can't hold a VM's demand.
+public struct Shortfall: Equatable, Sendable {
+    public var pageSizeKiB: UInt64
+    /// The nodes the pages must come from; nil for anywhere in the pool.
+    public var hostNodes: NodeSet?
+    public var needed: UInt64
+    /// Free pages on those nodes, minus the kernel's reserved (`resv`) pages.
+    public var free: UInt64
+    public var reservedByOtherStarts: UInt64
+    public var hostReserve: UInt64
+    /// Pages to add to the pool so that the VM fits.
+    public var short: UInt64
+}
+
+public enum Reason: Equatable, Sendable {
+    /// The kernel has no pool of this size (no `/sys/kernel/mm/hugepages/hugepages-<K>kB`).
+    case unsupportedPageSize(pageSizeKiB: UInt64)
+    /// No hugetlbfs is mounted for this size, so libvirt can't back the memory with it.
+    case noMount(pageSizeKiB: UInt64)
+    case short(Shortfall)
+}
+
+public struct Decision: Equatable, Sendable {
+    public enum Verdict: String, Sendable { case admit, refuse }
+    public var verdict: Verdict
+    /// The policy that applied: the domain's own, else the host's.
+    public var policy: Policy
+    /// Why the VM doesn't fit; empty when it does. Under `warn` the verdict is admit even
+    /// when this isn't empty.
+    public var reasons: [Reason]
+    public var demand: DomainDemand
+
+    public var fits: Bool { reasons.isEmpty }
+}
+
+/// Everything a decision depends on; built by the hook and by `hugepage-guard check`.
+public struct AdmissionInput: Sendable {
+    public var demand: DomainDemand
+    public var pool: HugepagePool
+    /// Pages promised to other starts still in flight.
+    public var inFlight: [DemandItem]
+    public var config: GuardConfig
+    /// The domain's `<metadata>` policy, which overrides the host's.
+    public var domainPolicy: Policy?
+    /// memfd backends don't need a hugetlbfs mount for an explicit page size.
+    public var memfd: Bool
+
+    public init(demand: DomainDemand, pool: HugepagePool, inFlight: [DemandItem], config: GuardConfig,
+                domainPolicy: Policy? = nil, memfd: Bool = false) {
+        self.demand = demand; self.pool = pool; self.inFlight = inFlight; self.config = config
+        self.domainPolicy = domainPolicy; self.memfd = memfd
+    }
+}
+
+extension Decision {
+    /// Decides whether the VM fits, for each page size it uses: the kernel's free pages
+    /// minus `resv`, minus what other in-flight starts reserved, minus the host reserve.
+    /// Pages confined to host nodes (strict numatune) must fit on those nodes; the rest
+    /// may come from anywhere. The check is exact: a max-flow over node sets.
+    public static func evaluate(_ input: AdmissionInput) -> Decision {
+        let policy = input.domainPolicy ?? input.config.policy
+        if policy == .off || input.demand.isZero {
+            return Decision(verdict: .admit, policy: policy, reasons: [], demand: input.demand)
+        }
+        var reasons: [Reason] = []
+        for size in input.demand.pageSizes {
+            guard let pool = input.pool.sizes[size] else {
+                reasons.append(.unsupportedPageSize(pageSizeKiB: size)); continue
+            }
+            if !input.memfd && input.pool.mount(forPageSize: size) == nil {
+                reasons.append(.noMount(pageSizeKiB: size)); continue
+            }
+            reasons += shortfalls(size: size, pool: pool, input: input).map(Reason.short)
+        }
+        let verdict: Verdict = reasons.isEmpty || policy == .warn ? .admit : .refuse
+        return Decision(verdict: verdict, policy: policy, reasons: reasons, demand: input.demand)
+    }
+
+    private static func shortfalls(size: UInt64, pool: PagePool, input: AdmissionInput) -> [Shortfall] {
+        // Nodes: per-node counters where the kernel has them, else the pool as one node.
+        let nodeIDs = pool.nodes.keys.sorted()
+        let capacity = nodeIDs.isEmpty ? [pool.free] : nodeIDs.map { pool.nodes[$0]!.free }
+        let all = Array(0..<capacity.count)
+        func indices(_ set: NodeSet?) -> [Int] {
+            guard let set else { return all }
+            return nodeIDs.isEmpty ? (set.contains(0) ? [0] : []) : set.ids.compactMap { nodeIDs.firstIndex(of: $0) }
+        }
+        func group(_ nodes: NodeSet?, _ pages: UInt64) -> Placement.Group { .init(nodes: indices(nodes), pages: pages) }
+
+        let vm = input.demand.items.filter { $0.pageSizeKiB == size }
+        let others = input.inFlight.filter { $0.pageSizeKiB == size }
+        let reserves = input.config.reserves.filter { $0.pageSizeKiB == size }
+        var base: [Placement.Group] = [group(nil, pool.resv)]
+        base += others.map { group($0.hostNodes, $0.pages) }
+        base += reserves.map { group($0.node.map { NodeSet([$0]) }, $0.pages) }
+        let placement = Placement(capacity: capacity)
+        let vmPages = vm.reduce(0) { $0 + $1.pages }
+        let placedWith = placement.maxPlaced(base + vm.map { group($0.hostNodes, $0.pages) })
+        let placedWithout = placement.maxPlaced(base)
+        let deficit = vmPages - min(vmPages, placedWith - placedWithout)
+        if deficit == 0 { return [] }
+
+        // Explain it per (size, nodes) the VM asks for, in figures an admin can check.
+        func within(_ nodes: NodeSet?, _ item: NodeSet?) -> Bool {
+            guard let nodes else { return true }
+            guard let item else { return false }
+            return Set(item.ids).isSubset(of: Set(nodes.ids))
+        }
+        var result: [Shortfall] = []
+        for item in vm {
+            let idx = indices(item.hostNodes)
+            let freeThere = idx.reduce(UInt64(0)) { $0 + capacity[$1] }
+            let free = freeThere > pool.resv ? freeThere - pool.resv : 0
+            let reserved = others.filter { within(item.hostNodes, $0.hostNodes) }.reduce(0) { $0 + $1.pages }
+            let reserve = reserves.filter { r in
+                r.node == nil || item.hostNodes == nil || item.hostNodes!.contains(r.node!)
+            }.reduce(0) { $0 + $1.pages }
+            let usable = free > reserved + reserve ? free - reserved - reserve : 0
+            if item.pages > usable {
+                result.append(Shortfall(pageSizeKiB: size, hostNodes: item.hostNodes, needed: item.pages, free: free,
+                                        reservedByOtherStarts: reserved, hostReserve: reserve, short: item.pages - usable))
+            }
+        }
+        if result.isEmpty {
+            // Each part fits alone but not all together: report the size as a whole.
+            let reserved = others.reduce(0) { $0 + $1.pages }
+            let reserve = reserves.reduce(0) { $0 + $1.pages }
+            result.append(Shortfall(pageSizeKiB: size, hostNodes: nil, needed: vmPages, free: pool.available,
+                                    reservedByOtherStarts: reserved, hostReserve: reserve, short: deficit))
+        }
+        return result
+    }
+}

@@ -1,0 +1,50 @@
+/// Can groups of pages, each allowed on a set of host nodes, be placed on nodes of given
+/// capacities? This is a bipartite max-flow: groups on one side, nodes on the other.
+/// Graphs are tiny (a few distinct node sets, at most a few dozen nodes), so a plain
+/// augmenting-path search is plenty.
+struct Placement {
+    struct Group { var nodes: [Int]; var pages: UInt64 }
+
+    /// Capacity per node index.
+    var capacity: [UInt64]
+
+    /// The most pages of `groups` that fit at once.
+    func maxPlaced(_ groups: [Group]) -> UInt64 {
+        let g = groups.count, n = capacity.count
+        // Vertices: 0 source, 1...g groups, g+1...g+n nodes, g+n+1 sink.
+        let sink = g + n + 1, size = sink + 1
+        var cap = [[UInt64]](repeating: [UInt64](repeating: 0, count: size), count: size)
+        for (i, group) in groups.enumerated() {
+            cap[0][1 + i] = group.pages
+            for node in group.nodes where node < n { cap[1 + i][g + 1 + node] = UInt64.max / 4 }
+        }
+        for (j, c) in capacity.enumerated() { cap[g + 1 + j][sink] = c }
+
+        var total: UInt64 = 0
+        while true {
+            // Breadth-first search for a shortest augmenting path.
+            var parent = [Int](repeating: -1, count: size)
+            parent[0] = 0
+            var queue = [0], head = 0
+            while head < queue.count, parent[sink] < 0 {
+                let u = queue[head]; head += 1
+                for v in 0..<size where parent[v] < 0 && cap[u][v] > 0 {
+                    parent[v] = u
+                    queue.append(v)
+                }
+            }
+            if parent[sink] < 0 { return total }
+            var push = UInt64.max
+            var v = sink
+            while v != 0 { push = min(push, cap[parent[v]][v]); v = parent[v] }
+            v = sink
+            while v != 0 {
+                let u = parent[v]
+                cap[u][v] -= push
+                cap[v][u] += push
+                v = u
+            }
+            total += push
+        }
+    }
+}

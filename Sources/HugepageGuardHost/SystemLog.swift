@@ -1,0 +1,35 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The system log (journald or syslog via /dev/log). libvirt discards a successful hook's
+/// output, so this is where every decision is recorded.
+public struct SystemLog: Sendable {
+    public enum Level: Sendable { case info, warning, error
+        var priority: Int32 {
+            switch self { case .info: return LOG_INFO; case .warning: return LOG_WARNING; case .error: return LOG_ERR }
+        }
+    }
+
+    /// Also append lines here (tests set `HUGEPAGE_GUARD_LOG_FILE`; libvirt's clean
+    /// environment keeps it from the real hook).
+    let copyPath: String?
+
+    public init(identifier: StaticString, copyPath: String? = nil) {
+        openlog(UnsafeRawPointer(identifier.utf8Start).assumingMemoryBound(to: CChar.self), LOG_PID, LOG_DAEMON)
+        self.copyPath = copyPath
+    }
+
+    public func write(_ line: String, level: Level) {
+        line.withCString { text in withVaList([text]) { vsyslog(level.priority, "%s", $0) } }
+        if let copyPath {
+            let fd = open(copyPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { return }
+            var bytes = Array((line + "\n").utf8)
+            _ = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            close(fd)
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import ArgumentParser
+import HugepageGuardCore
+import HugepageGuardHost
+
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Show the decision the hook would make for a domain, without reserving anything.",
+        discussion: "Exit status: 0 the domain fits (admit), 1 it doesn't (refuse), 2 bad input.")
+
+    @Option(name: .long, help: ArgumentHelp("A domain XML file ('-' for stdin).", valueName: "file"))
+    var xml: String?
+
+    @Option(name: .long, help: ArgumentHelp("A domain defined in libvirt.", valueName: "name"))
+    var domain: String?
+
+    @Option(name: .long, help: ArgumentHelp("libvirt URI for --domain.", valueName: "uri"))
+    var connect: String = "qemu:///system"
+
+    @Flag(name: .long, help: "Print one JSON object.")
+    var json = false
+
+    func validate() throws {
+        if (xml == nil) == (domain == nil) { throw ValidationError("give exactly one of --xml FILE or --domain NAME") }
+    }
+
+    func run() throws {
+        let text: String
+        if let xml {
+            let source: String?
+            do { source = try FileSystem.readText(xml == "-" ? "/dev/stdin" : xml) } catch {
+                throw BadInput("cannot read \(error)")
+            }
+            guard let source else { throw BadInput("\(xml): no such file") }
+            text = source
+        } else {
+            text = try definedDomainXML(name: domain!, uri: connect)
+        }
+
+        let environment = GuardEnvironment.fromProcess()
+        switch Admission(environment: environment).decide(xml: text, operation: "check", reserveFor: nil, reserve: false) {
+        case .noHugepages(let spec):
+            if json {
+                print(JSON.object([("domain", .string(spec.name)), ("decision", .string("admit")), ("fits", .bool(true)),
+                                   ("demand", .array([])), ("backends", .array([])), ("reasons", .array([])),
+                                   ("message", .null)]).rendered())
+            } else {
+                print("\(spec.name): admit. It uses no hugepages.")
+            }
+        case let .decided(_, report, notes):
+            for note in notes { StandardStream.error("hugepage-guard check: \(note)\n") }
+            if json {
+                print(report.json.rendered())
+            } else {
+                print(HumanReport(report).text)
+            }
+            if report.decision.verdict == .refuse { throw ExitCode(1) }
+        case let .failed(_, message, _):
+            throw BadInput(message)
+        }
+    }
+}
+
+/// The decision for a terminal.
+struct HumanReport {
+    var report: DecisionReport
+    init(_ report: DecisionReport) { self.report = report }
+
+    var text: String {
+        let d = report.decision
+        var lines = ["\(d.demand.domain): \(d.verdict.rawValue)" + (d.fits ? "" : (d.verdict == .admit ? " (policy \(d.policy.rawValue): it does not fit)" : ""))]
+        if d.policy == .off { lines.append("  policy is off: nothing was checked.") }
+        for b in d.demand.backends {
+            let page = b.pageSizeKiB.map { "\(b.pages) x \(humanPageSize(kib: $0))" } ?? "ordinary memory"
+            let nodes = b.hostNodes.map { " host nodes \($0) (\(b.mode?.rawValue ?? "strict"))" } ?? ""
+            let cell = b.guestCell.map { " guest cell \($0)," } ?? ""
+            lines.append("  \(b.id):\(cell) \(b.sizeKiB) KiB -> \(page)\(nodes)")
+        }
+        for size in d.demand.pageSizes {
+            let p = report.pool.sizes[size]
+            let free = p.map { "\($0.available) of \($0.nr) free" } ?? "no pool"
+            lines.append("  \(humanPageSize(kib: size)) pages: needs \(d.demand.pages(ofSize: size)); pool: \(free)")
+        }
+        if !d.fits { lines.append(""); lines.append(report.refusalParagraph) }
+        return lines.joined(separator: "\n")
+    }
+}
