@@ -45,5 +45,7 @@ let package = Package(
         .testTarget(name: "HugepageGuardCoreTests", dependencies: ["HugepageGuardCore"]),
         .testTarget(name: "HugepageGuardHostTests", dependencies: ["HugepageGuardHost", "HugepageGuardCore"]),
         .testTarget(name: "HugepageGuardLibvirtTests", dependencies: ["HugepageGuardLibvirt", "HugepageGuardCore"]),
+        // Runs the built executables: argv + stdin fixture -> exit status, stderr, ledger, log.
+        .testTarget(name: "HookBinaryTests", dependencies: ["HugepageGuardCore"]),
     ]
 )
