@@ -70,10 +70,12 @@ public struct DomainDemand: Equatable, Sendable {
             return (entry?.mode, entry?.nodeset)
         }
 
+        // Without guest NUMA, libvirt 9.0 picks pc.ram's page size as guest cell 0's
+        // (a lone `<page nodeset='0'>` applies to it; seen on the real libvirtd).
         func make(id: String, sizeKiB: UInt64, cell: Int?, explicitPage: UInt64?, nodes: NodeSet?,
-                  countedKiB: UInt64? = nil) -> Backend {
+                  countedKiB: UInt64? = nil, pageCell: Int? = nil) -> Backend {
             let t = tune(cell: cell)
-            let page = resolvePageSize(explicit: explicitPage, cell: cell, spec: spec, context: context)
+            let page = resolvePageSize(explicit: explicitPage, cell: pageCell ?? cell, spec: spec, context: context)
             let counted = countedKiB ?? sizeKiB
             let pages = page.map { counted / $0 + (counted % $0 == 0 ? 0 : 1) } ?? 0
             let hostNodes = nodes ?? t.nodes
@@ -82,7 +84,7 @@ public struct DomainDemand: Equatable, Sendable {
         }
 
         if spec.cells.isEmpty {
-            backends.append(make(id: "pc.ram", sizeKiB: initialKiB, cell: nil, explicitPage: nil, nodes: nil))
+            backends.append(make(id: "pc.ram", sizeKiB: initialKiB, cell: nil, explicitPage: nil, nodes: nil, pageCell: 0))
         } else {
             for cell in spec.cells {
                 backends.append(make(id: "ram-node\(cell.id)", sizeKiB: cell.memoryKiB, cell: cell.id,
