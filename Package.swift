@@ -32,11 +32,19 @@ let package = Package(
                 dependencies: ["HugepageGuardCore", "CLibvirt",
                                .product(name: "Logging", package: "swift-log")]),
 
+        // The agent's logic: reconciliation and metrics (pure), event handling, the run loop.
+        .target(name: "HugepageGuardAgent",
+                dependencies: ["HugepageGuardCore", "HugepageGuardHost", "HugepageGuardLibvirt",
+                               .product(name: "Logging", package: "swift-log")]),
+
         // The hook never links libvirt: calling libvirt from a hook deadlocks.
+        // libxml2 is dlopen'd on first use (see CLibXML2/shim.h); --as-needed keeps the
+        // pkg-config -lxml2 from loading it (and ICU) at every exec.
         .executableTarget(name: "hugepage-guard-hook",
-                          dependencies: ["HugepageGuardCore", "HugepageGuardHost"]),
+                          dependencies: ["HugepageGuardCore", "HugepageGuardHost"],
+                          linkerSettings: [.unsafeFlags(["-Xlinker", "--as-needed"])]),
         .executableTarget(name: "hugepage-guard",
-                          dependencies: ["HugepageGuardCore", "HugepageGuardHost", "HugepageGuardLibvirt",
+                          dependencies: ["HugepageGuardCore", "HugepageGuardHost", "HugepageGuardLibvirt", "HugepageGuardAgent",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "Logging", package: "swift-log")]),
         // Baseline for the benchmark: an empty Swift program built with the same flags.
@@ -44,6 +52,7 @@ let package = Package(
 
         .testTarget(name: "HugepageGuardCoreTests", dependencies: ["HugepageGuardCore"]),
         .testTarget(name: "HugepageGuardHostTests", dependencies: ["HugepageGuardHost", "HugepageGuardCore"]),
+        .testTarget(name: "HugepageGuardAgentTests", dependencies: ["HugepageGuardAgent", "HugepageGuardCore", "HugepageGuardLibvirt"]),
         .testTarget(name: "HugepageGuardLibvirtTests", dependencies: ["HugepageGuardLibvirt", "HugepageGuardCore"]),
         // Runs the built executables: argv + stdin fixture -> exit status, stderr, ledger, log.
         .testTarget(name: "HookBinaryTests", dependencies: ["HugepageGuardCore"]),
