@@ -1,0 +1,205 @@
+import HugepageGuardCore
+
+/// A running domain as the agent sees it: identity plus the demand of its live XML.
+public struct RunningDomain: Sendable, Equatable {
+    public var name: String
+    public var uuid: String
+    /// libvirt's runtime id, which names its hugetlbfs directory (`<id>-<name>`).
+    public var id: UInt32?
+    public var demand: DomainDemand
+    public init(name: String, uuid: String, id: UInt32?, demand: DomainDemand) {
+        self.name = name; self.uuid = uuid; self.id = id; self.demand = demand
+    }
+    public var usesHugepages: Bool { !demand.isZero }
+}
+
+/// A file found under `<hugetlbfs mount>/libvirt/qemu/`.
+public struct HugetlbfsFile: Sendable, Equatable, Hashable {
+    public var path: String
+    public var pageSizeKiB: UInt64
+    /// The per-domain directory it sits in (`3-web1`), nil when directly in `libvirt/qemu`.
+    public var domainDir: String?
+    /// Pages the file holds (allocated blocks).
+    public var pages: UInt64
+    public init(path: String, pageSizeKiB: UInt64, domainDir: String?, pages: UInt64) {
+        self.path = path; self.pageSizeKiB = pageSizeKiB; self.domainDir = domainDir; self.pages = pages
+    }
+}
+
+/// One page size on the whole host (`node == nil`) or on one NUMA node.
+public struct PoolRow: Sendable, Equatable {
+    public var pageSizeKiB: UInt64
+    public var node: Int?
+    public var total: UInt64
+    public var free: UInt64
+    public var surplus: UInt64
+    /// Pages promised by the hook to starts whose QEMU hasn't taken them yet.
+    public var reservedInFlight: UInt64
+    /// Expected: the running domains' demand.
+    public var committed: UInt64
+    /// Actual: what the kernel says is in use (allocated minus free, plus reserved mappings).
+    public var inUse: UInt64
+    /// inUse - committed; nil on a node when some demand of this size may sit on any node.
+    public var drift: Int64?
+    public var hostReserve: UInt64
+    /// What a new VM could still take: free - resv - in flight - host reserve.
+    public var headroom: Int64
+}
+
+/// What a reconciliation found, for the log and the metrics.
+public enum Finding: Sendable, Equatable, Hashable {
+    /// Pages in use that neither running domains nor leaked libvirt files explain.
+    case nonLibvirtConsumer(pageSizeKiB: UInt64, pages: UInt64)
+    /// Running domains' demand the kernel doesn't show as in use.
+    case missingPages(pageSizeKiB: UInt64, pages: UInt64)
+    /// A file under libvirt's hugepage directories that belongs to no running domain.
+    case leakedFile(HugetlbfsFile)
+    /// A ledger entry removed: `started` for a domain that isn't running, or an expired reservation.
+    case staleLedgerEntry(domain: String, state: String, reason: String)
+    /// A running hugepage domain the ledger didn't know, now recorded.
+    case adopted(domain: String, uuid: String, items: [DemandItem])
+    /// A running domain whose demand changed (DIMM hotplug or unplug).
+    case commitmentChanged(domain: String, uuid: String, from: [DemandItem], to: [DemandItem])
+    /// Free pages below the configured host reserve.
+    case belowReserve(pageSizeKiB: UInt64, node: Int?, available: UInt64, reserve: UInt64)
+}
+
+public struct ReconcileReport: Sendable, Equatable {
+    public var rows: [PoolRow]
+    public var findings: [Finding]
+    /// Running domains that use hugepages, by name.
+    public var hugepageDomains: [RunningDomain]
+    public var ledger: Ledger
+    /// Pages in leaked files per page size.
+    public var leakedPages: [UInt64: UInt64]
+}
+
+/// Expected (running domains' demand) against actual (the kernel's pool), per page size
+/// and node, plus the ledger repairs the agent makes. Pure: all I/O is the caller's.
+public enum Reconciler {
+    /// libvirt's hugetlbfs directory name for a running domain (`virDomainDefGetShortName`):
+    /// `<id>-<first 20 characters of the name>`.
+    public static func shortName(id: UInt32, name: String) -> String { "\(id)-\(name.prefix(20))" }
+
+    public static func reconcile(pool: HugepagePool, running: [RunningDomain], ledger: Ledger,
+                                 files: [HugetlbfsFile], config: GuardConfig, now: Int64,
+                                 isAlive: (ProcessRef) -> Bool) -> ReconcileReport {
+        var findings: [Finding] = []
+        let hugepage = running.filter(\.usesHugepages).sorted { $0.name < $1.name }
+        let runningNames = Set(running.map(\.name))
+
+        // Ledger: drop what is stale, adopt what is missing, follow demand changes.
+        var after = ledger
+        after.entries.removeAll { e in
+            guard e.state == .started, !runningNames.contains(e.domain) else { return false }
+            findings.append(.staleLedgerEntry(domain: e.domain, state: e.state.rawValue, reason: "domain is not running"))
+            return true
+        }
+        for e in after.expire(now: now, timeout: config.reservationTimeout, isAlive: isAlive) {
+            findings.append(.staleLedgerEntry(domain: e.domain, state: e.state.rawValue,
+                                              reason: "reservation expired: its start never finished"))
+        }
+        for d in hugepage {
+            if let i = after.entries.firstIndex(where: { $0.domain == d.name }) {
+                if after.entries[i].state == .started, after.entries[i].items != d.demand.items {
+                    findings.append(.commitmentChanged(domain: d.name, uuid: d.uuid, from: after.entries[i].items, to: d.demand.items))
+                    after.entries[i].items = d.demand.items
+                }
+            } else {
+                after.entries.append(LedgerEntry(domain: d.name, uuid: d.uuid, state: .started, operation: "adopt",
+                                                 since: now, owner: nil, items: d.demand.items))
+                findings.append(.adopted(domain: d.name, uuid: d.uuid, items: d.demand.items))
+            }
+        }
+        // Domains that stopped using hugepages (DIMM unplugged to zero) leave the ledger too.
+        for (i, e) in after.entries.enumerated().reversed() where e.state == .started && e.operation == "adopt" {
+            if runningNames.contains(e.domain), !hugepage.contains(where: { $0.name == e.domain }) { after.entries.remove(at: i) }
+        }
+
+        // Leaked files: under libvirt's directories, in no running domain's directory.
+        let liveDirs = Set(running.compactMap { d in d.id.map { shortName(id: $0, name: d.name) } })
+        let leaked = files.filter { f in f.pages > 0 && !(f.domainDir.map(liveDirs.contains) ?? false) }
+        var leakedPages: [UInt64: UInt64] = [:]
+        for f in leaked { leakedPages[f.pageSizeKiB, default: 0] += f.pages; findings.append(.leakedFile(f)) }
+
+        // In flight: reservations of domains whose QEMU isn't running yet.
+        let inFlight = after.entries.filter { $0.state == .reserved && !runningNames.contains($0.domain) }.flatMap(\.items)
+
+        var rows: [PoolRow] = []
+        for size in pool.sizes.keys.sorted() {
+            guard let p = pool.sizes[size] else { continue }
+            let items = hugepage.flatMap(\.demand.items).filter { $0.pageSizeKiB == size }
+            let committed = items.reduce(0) { $0 + $1.pages }
+            let flying = inFlight.filter { $0.pageSizeKiB == size }
+            let flyingPages = flying.reduce(0) { $0 + $1.pages }
+            let inUse = p.inUse + p.resv
+            let drift = Int64(inUse) - Int64(committed)
+            let reserve = config.reserve(pageSizeKiB: size, node: nil)
+            rows.append(PoolRow(pageSizeKiB: size, node: nil, total: p.nr, free: p.free, surplus: p.surplus,
+                                reservedInFlight: flyingPages, committed: committed, inUse: inUse, drift: drift,
+                                hostReserve: reserve,
+                                headroom: Int64(p.available) - Int64(flyingPages) - Int64(reserve)))
+            if p.nr > 0 || committed > 0 {
+                let leak = leakedPages[size] ?? 0
+                if drift > 0, UInt64(drift) > leak {
+                    findings.append(.nonLibvirtConsumer(pageSizeKiB: size, pages: UInt64(drift) - leak))
+                } else if drift < 0 {
+                    findings.append(.missingPages(pageSizeKiB: size, pages: UInt64(-drift)))
+                }
+                if reserve > 0, p.available < reserve {
+                    findings.append(.belowReserve(pageSizeKiB: size, node: nil, available: p.available, reserve: reserve))
+                }
+            }
+
+            // Per node: demand confined to exactly one node lands there; on a one-node host
+            // everything does. Elsewhere a node's share is unknown, and so is its drift.
+            let nodes = p.nodes.keys.sorted()
+            for node in nodes {
+                guard let n = p.nodes[node] else { continue }
+                func onNode(_ item: DemandItem) -> Bool? {
+                    if nodes.count == 1 { return true }
+                    guard let set = item.hostNodes, set.ids.count == 1 else { return nil }
+                    return set.ids[0] == node
+                }
+                let attributable = items.allSatisfy { onNode($0) != nil }
+                let nodeCommitted = items.filter { onNode($0) == true }.reduce(0) { $0 + $1.pages }
+                let nodeFlying = flying.filter { onNode($0) == true }.reduce(0) { $0 + $1.pages }
+                let nodeInUse = n.nr > n.free ? n.nr - n.free : 0
+                let nodeReserve = config.reserve(pageSizeKiB: size, node: node)
+                rows.append(PoolRow(pageSizeKiB: size, node: node, total: n.nr, free: n.free, surplus: n.surplus,
+                                    reservedInFlight: nodeFlying, committed: nodeCommitted, inUse: nodeInUse,
+                                    drift: attributable ? Int64(nodeInUse) - Int64(nodeCommitted) : nil,
+                                    hostReserve: nodeReserve,
+                                    headroom: Int64(n.free) - Int64(nodeFlying) - Int64(nodeReserve)))
+                if nodeReserve > 0, n.free < nodeReserve {
+                    findings.append(.belowReserve(pageSizeKiB: size, node: node, available: n.free, reserve: nodeReserve))
+                }
+            }
+        }
+        return ReconcileReport(rows: rows, findings: findings, hugepageDomains: hugepage, ledger: after, leakedPages: leakedPages)
+    }
+}
+
+extension Finding {
+    /// Findings that describe a state (logged when they appear and when they clear), as
+    /// opposed to actions taken once (stale entries removed, adoptions, demand changes).
+    public var isCondition: Bool {
+        switch self {
+        case .nonLibvirtConsumer, .missingPages, .leakedFile, .belowReserve: true
+        case .staleLedgerEntry, .adopted, .commitmentChanged: false
+        }
+    }
+
+    /// A key that stays the same while the condition persists, whatever its page count.
+    public var conditionKey: String {
+        switch self {
+        case let .nonLibvirtConsumer(size, _): "non_libvirt/\(size)"
+        case let .missingPages(size, _): "missing/\(size)"
+        case let .leakedFile(f): "leaked/\(f.path)"
+        case let .belowReserve(size, node, _, _): "reserve/\(size)/\(node.map(String.init) ?? "all")"
+        case let .staleLedgerEntry(d, s, _): "stale/\(d)/\(s)"
+        case let .adopted(d, u, _): "adopt/\(d)/\(u)"
+        case let .commitmentChanged(d, u, _, _): "change/\(d)/\(u)"
+        }
+    }
+}

@@ -1,0 +1,53 @@
+import ArgumentParser
+import HugepageGuardAgent
+import HugepageGuardCore
+import HugepageGuardHost
+import HugepageGuardLibvirt
+
+/// `hugepage-guard status`: the pool, who holds it, and what looks wrong; computed live.
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show the hugepage pool per page size and node, the VMs holding it, and warnings.",
+        discussion: """
+            Works whether or not the agent runs: it reads the kernel's pool, the ledger and the \
+            running VMs' live XML over a read-only libvirt connection. Changes nothing.
+            """)
+
+    @Option(name: .long, help: "libvirt connection URI.")
+    var connect: String = "qemu:///system"
+
+    @Flag(name: .long, help: "Print one JSON object instead of the table.")
+    var json = false
+
+    func run() throws {
+        let environment = GuardEnvironment.fromProcess()
+        let config: GuardConfig
+        do { config = try ConfigFile.load(path: environment.configPath) } catch { throw BadInput("hugepage-guard status: \(error)") }
+        let pool: HugepagePool
+        do { pool = try SysfsPoolReader(environment: environment).read() } catch { throw BadInput("hugepage-guard status: \(error)") }
+        let running: [RunningDomain]
+        do {
+            let conn = try Connection.openReadOnly(connect)
+            defer { conn.close() }
+            running = try HostScan.runningDomains(conn, context: pool.context(basePageKiB: GuardEnvironment.basePageKiB))
+        } catch {
+            StandardStream.error("hugepage-guard status: cannot list running VMs from \(connect): \(error)\n")
+            throw ExitCode(1)
+        }
+        var ledgerWarnings: [String] = []
+        let ledger: Ledger
+        do { ledger = try LedgerStore(directory: environment.stateDir(config: config)).read() } catch {
+            ledgerWarnings.append("ledger unreadable (\(error)); in-flight reservations are unknown.")
+            ledger = Ledger()
+        }
+        let files = HostScan.libvirtHugetlbfsFiles(mounts: pool.mounts, environment: environment)
+        let report = Reconciler.reconcile(pool: pool, running: running, ledger: ledger, files: files, config: config,
+                                          now: BootClock.now(), isAlive: { ProcessTable.isAlive($0) })
+        if json {
+            StandardStream.output(StatusView.json(report, ledgerWarnings: ledgerWarnings).rendered() + "\n")
+        } else {
+            StandardStream.output(StatusView.table(report, ledgerWarnings: ledgerWarnings))
+        }
+    }
+}
