@@ -13,9 +13,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
-        // libxml2, the parser libvirt itself uses for domain XML.
-        .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0",
-                       providers: [.apt(["libxml2-dev"])]),
+        // libxml2, the parser libvirt itself uses for domain XML, behind a small C API that
+        // loads it on first use (see include/hg_xml.h). Needs libxml2-dev's headers.
+        .target(name: "CLibXML2", cSettings: [.unsafeFlags(["-I/usr/include/libxml2"])]),
         // libvirt's C API. Only HugepageGuardLibvirt may import it.
         .systemLibrary(name: "CLibvirt", pkgConfig: "libvirt",
                        providers: [.apt(["libvirt-dev"])]),
@@ -38,11 +38,8 @@ let package = Package(
                                .product(name: "Logging", package: "swift-log")]),
 
         // The hook never links libvirt: calling libvirt from a hook deadlocks.
-        // libxml2 is dlopen'd on first use (see CLibXML2/shim.h); --as-needed keeps the
-        // pkg-config -lxml2 from loading it (and ICU) at every exec.
         .executableTarget(name: "hugepage-guard-hook",
-                          dependencies: ["HugepageGuardCore", "HugepageGuardHost"],
-                          linkerSettings: [.unsafeFlags(["-Xlinker", "--as-needed"])]),
+                          dependencies: ["HugepageGuardCore", "HugepageGuardHost"]),
         .executableTarget(name: "hugepage-guard",
                           dependencies: ["HugepageGuardCore", "HugepageGuardHost", "HugepageGuardLibvirt", "HugepageGuardAgent",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -2,6 +2,7 @@ import CLibXML2
 
 /// Why a domain XML could not be read. Each case names the element and what was wrong.
 public enum DomainXMLError: Error, Equatable, CustomStringConvertible {
+    case parserUnavailable(String)
     case malformed(line: Int, message: String)
     case notADomain(root: String)
     case missing(element: String)
@@ -9,6 +10,7 @@ public enum DomainXMLError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
+        case let .parserUnavailable(why): return "cannot load libxml2 to read the domain XML: \(why)"
         case let .malformed(line, message): return "domain XML is not well-formed (line \(line)): \(message)"
         case let .notADomain(root): return "expected a <domain> document, found <\(root)>"
         case let .missing(element): return "domain XML has no \(element)"
@@ -20,21 +22,22 @@ public enum DomainXMLError: Error, Equatable, CustomStringConvertible {
 extension DomainSpec {
     /// Parses a libvirt domain XML document with libxml2. Nothing of libxml2 outlives the call.
     public init(xml: String) throws(DomainXMLError) {
-        var bytes = Array(xml.utf8)
+        let bytes = Array(xml.utf8)
         if bytes.isEmpty { throw .malformed(line: 0, message: "the document is empty") }
-        let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue | XML_PARSE_NOWARNING.rawValue)
-        let doc: xmlDocPtr? = bytes.withUnsafeMutableBufferPointer { buf in
+        var line: Int32 = 0
+        var message = [CChar](repeating: 0, count: 512)
+        let doc = bytes.withUnsafeBufferPointer { buf in
             buf.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buf.count) {
-                xmlReadMemory($0, Int32(buf.count), "domain.xml", nil, options)
+                hg_xml_parse($0, Int32(buf.count), &line, &message, message.count)
             }
         }
         guard let doc else {
-            let err = xmlGetLastError()
-            let message = err?.pointee.message.map { String(cString: $0) } ?? "unknown parser error"
-            throw .malformed(line: Int(err?.pointee.line ?? 0), message: message.trimmingCharacters(in: " \n"))
+            let text = String(cString: message).trimmingCharacters(in: " \n")
+            if line < 0 { throw .parserUnavailable(text) }
+            throw .malformed(line: Int(line), message: text)
         }
-        defer { xmlFreeDoc(doc) }
-        guard let root = xmlDocGetRootElement(doc).map(XMLElement.init) else {
+        defer { hg_xml_free_doc(doc) }
+        guard let root = hg_xml_root(doc).map(XMLElement.init) else {
             throw .malformed(line: 0, message: "no root element")
         }
         try self.init(root: root)
@@ -178,17 +181,17 @@ private func parseMode(_ text: String?, element: String) throws(DomainXMLError) 
 
 /// A borrowed libxml2 element, valid only while its document lives.
 private struct XMLElement {
-    let node: xmlNodePtr
+    let node: OpaquePointer
 
-    var name: String { String(cString: node.pointee.name) }
-    var namespace: String? { node.pointee.ns?.pointee.href.map { String(cString: $0) } }
+    var name: String { String(cString: hg_xml_name(node)) }
+    var namespace: String? { hg_xml_namespace(node).map { String(cString: $0) } }
 
     var elements: [XMLElement] {
         var out: [XMLElement] = []
-        var cur = node.pointee.children
+        var cur = hg_xml_first_element(node)
         while let c = cur {
-            if c.pointee.type == XML_ELEMENT_NODE { out.append(XMLElement(node: c)) }
-            cur = c.pointee.next
+            out.append(XMLElement(node: c))
+            cur = hg_xml_next_element(c)
         }
         return out
     }
@@ -197,13 +200,13 @@ private struct XMLElement {
     func child(_ name: String) -> XMLElement? { elements.first { $0.name == name } }
 
     subscript(attribute: String) -> String? {
-        guard let value = xmlGetProp(node, attribute) else { return nil }
+        guard let value = hg_xml_attribute(node, attribute) else { return nil }
         defer { hg_xml_free(value) }
         return String(cString: value)
     }
 
     var text: String {
-        guard let content = xmlNodeGetContent(node) else { return "" }
+        guard let content = hg_xml_content(node) else { return "" }
         defer { hg_xml_free(content) }
         return String(cString: content)
     }
