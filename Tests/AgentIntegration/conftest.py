@@ -1,0 +1,195 @@
+"""Real-libvirtd tests of `hugepage-guard agent` (issue 3 item 7).
+
+Run as root with libvirtd up (scripts/setup-host) and the binaries built:
+    HUGEPAGE_GUARD_BIN=$(swift build -c release --show-bin-path) python3 -m pytest Tests/AgentIntegration
+
+Conventions shared with Tests/Integration (whose helpers, hgtest.py, this reuses):
+  * every test holds the exclusive host lock /run/lock/hugepage-guard-host.lock: they start
+    VMs, hold hugepages, plant files and restart libvirtd, and their assertions count pages;
+  * test domains are named `hgagent-...` and are destroyed and undefined in teardown;
+  * pool sizes are restored to what was found;
+  * the agent runs with its own state dir and no config file, so the host's ledger is untouched;
+  * nothing is skipped: a host that is not set up fails every test.
+"""
+import fcntl
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "Integration"))
+import hgtest as H  # noqa: E402
+
+PREFIX = "hgagent-"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def real_host():
+    if os.geteuid() != 0:
+        pytest.fail("agent integration tests must run as root")
+    if not os.access(H.guard_bin(), os.X_OK):
+        pytest.fail(f"{H.guard_bin()} is not executable: build first and set HUGEPAGE_GUARD_BIN")
+    if not H.libvirt_ready():
+        pytest.fail("libvirtd does not answer `virsh -c qemu:///system list`: run scripts/setup-host")
+    if " hugetlbfs " not in Path("/proc/mounts").read_text():
+        pytest.fail("no hugetlbfs mount: run scripts/setup-host")
+
+
+@pytest.fixture
+def host_lock():
+    Path(H.LOCK_PATH).parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(H.LOCK_PATH, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.time() + 900
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.time() > deadline:
+                    pytest.fail(f"{H.LOCK_PATH} held by someone else for 15 minutes")
+                time.sleep(0.5)
+        yield
+    finally:
+        os.close(fd)
+
+
+@pytest.fixture
+def pool2m(host_lock):
+    """At least 256 free 2 MiB pages for the test; the pool size is restored afterwards."""
+    saved = H.counts(2048)["nr"]
+    if H.available(2048) < 256:
+        H.set_available(2048, 256)
+    try:
+        yield
+    finally:
+        H.set_nr(2048, saved)
+
+
+@pytest.fixture
+def domains():
+    """Names handed out here are removed after the test, whatever happened."""
+    made = []
+
+    def make(suffix):
+        name = PREFIX + suffix
+        H.remove_domain(name)
+        made.append(name)
+        return name
+    try:
+        yield make
+    finally:
+        for name in made:
+            H.remove_domain(name)
+
+
+class AgentProcess:
+    """`hugepage-guard agent` with stdout collected line by line."""
+
+    def __init__(self, state_dir, interval=1.0, extra_env=None):
+        self.state_dir = Path(state_dir)
+        self.metrics = self.state_dir / "metrics" / "hugepage_guard.prom"
+        self.metrics.parent.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ)
+        env.update({"HUGEPAGE_GUARD_STATE_DIR": str(self.state_dir),
+                    "HUGEPAGE_GUARD_CONFIG": str(self.state_dir / "no-such.conf")})
+        env.update(extra_env or {})
+        self.proc = subprocess.Popen([str(H.guard_bin()), "agent", "--interval", str(interval),
+                                      "--metrics-path", str(self.metrics)],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        self.lines = []
+        self.cond = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            with self.cond:
+                self.lines.append((time.monotonic(), line.rstrip("\n")))
+                self.cond.notify_all()
+
+    def wait_line(self, *needles, timeout=30, after=0):
+        """The first line (from index `after`) containing every needle; fails on timeout."""
+        deadline = time.time() + timeout
+        with self.cond:
+            while True:
+                for i, (_, line) in enumerate(self.lines[after:], start=after):
+                    if all(n in line for n in needles):
+                        return i, line
+                left = deadline - time.time()
+                if left <= 0 or self.proc.poll() is not None:
+                    text = "\n".join(l for _, l in self.lines)
+                    pytest.fail(f"no agent line with {needles} within {timeout}s; agent said:\n{text}")
+                self.cond.wait(min(left, 0.5))
+
+    def count(self):
+        with self.cond:
+            return len(self.lines)
+
+    def text(self):
+        with self.cond:
+            return "\n".join(l for _, l in self.lines)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+
+@pytest.fixture
+def state_dir():
+    with tempfile.TemporaryDirectory(prefix="hgagent-state-") as d:
+        yield Path(d)
+
+
+@pytest.fixture
+def agent(state_dir):
+    procs = []
+
+    def start(**kw):
+        a = AgentProcess(state_dir, **kw)
+        procs.append(a)
+        a.wait_line("event=reconciled", "trigger=start")
+        return a
+    try:
+        yield start
+    finally:
+        for a in procs:
+            a.stop()
+
+
+def hugepage_vm(name, mib=64, dimm_slots=False):
+    """A tiny diskless VM backed by 2 MiB pages; with `dimm_slots`, ready for DIMM hotplug."""
+    extra = ""
+    cpu = ""
+    if dimm_slots:
+        extra = "<maxMemory slots='4' unit='MiB'>2048</maxMemory>"
+        cpu = f"<cpu><numa><cell id='0' cpus='0' memory='{mib}' unit='MiB'/></numa></cpu>"
+    return H.prepare_xml(f"""<domain type='kvm'>
+  <name>{name}</name>
+  {extra}
+  <memory unit='MiB'>{mib}</memory>
+  <memoryBacking><hugepages><page size='2048' unit='KiB'/></hugepages></memoryBacking>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='pc'>hvm</type></os>
+  <features><acpi/><apic/></features>
+  {cpu}
+  <on_poweroff>destroy</on_poweroff><on_reboot>restart</on_reboot><on_crash>destroy</on_crash>
+  <devices><serial type='pty'/><console type='pty'/><memballoon model='none'/></devices>
+</domain>
+""")
+
+
+def define(name, xml, tmp):
+    path = Path(tmp) / f"{name}.xml"
+    path.write_text(xml)
+    H.virsh("define", str(path))

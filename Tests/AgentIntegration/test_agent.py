@@ -1,0 +1,175 @@
+"""The agent against the real libvirtd, QEMU and hugepage pool."""
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import hgtest as H
+from conftest import define, hugepage_vm
+
+
+def test_agent_logsStartAndStop_withPagesAndFreeCount(pool2m, domains, agent, tmp_path):
+    a = agent()
+    name = domains("life")
+    define(name, hugepage_vm(name, mib=64), tmp_path)
+    H.virsh("start", name)
+    _, line = a.wait_line("event=started", "detail=booted", f"domain={name}")
+    assert "pages_2048kB=32" in line and "nodes=any" in line and "free_2048kB=" in line, line
+    assert "uuid=" in line and line.startswith("level=info ")
+    H.virsh("destroy", name)
+    _, line = a.wait_line("event=stopped", "detail=destroyed", f"domain={name}")
+    assert "pages_2048kB=32" in line, line
+    # Metrics follow the running set; the file is replaced atomically, never half-written.
+    text = a.metrics.read_text()
+    assert "hugepage_guard_reconcile_runs_total" in text
+    assert f'domain="{name}"' not in text
+
+
+def test_agent_exportsCommittedPagesPerDomain_whileItRuns(pool2m, domains, agent, tmp_path):
+    a = agent()
+    name = domains("metrics")
+    define(name, hugepage_vm(name, mib=64), tmp_path)
+    H.virsh("start", name)
+    a.wait_line("event=started", f"domain={name}")
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        text = a.metrics.read_text() if a.metrics.exists() else ""
+        if f'domain="{name}"' in text:
+            break
+        time.sleep(0.2)
+    assert f'hugepage_guard_domain_committed_pages{{domain="{name}",' in text, text
+    assert [l for l in text.splitlines() if l.startswith(f'hugepage_guard_domain_committed_pages{{domain="{name}"')][0].endswith(" 32")
+
+
+def test_agent_adoptsARunningVMMissingFromTheLedger_andRemovesAStaleEntry(pool2m, domains, agent, state_dir, tmp_path):
+    name = domains("adopt")
+    define(name, hugepage_vm(name, mib=64), tmp_path)
+    H.virsh("start", name)
+    # A ledger that says a VM which isn't running holds pages.
+    (state_dir / "ledger").write_text(
+        "# hugepage-guard ledger v1 (rewritten under flock; do not edit while VMs start)\n"
+        "refusals=3\n"
+        "domain=hgagent-ghost uuid=00000000-0000-0000-0000-000000000001 state=started op=prepare since=1 demand=2048@*:64\n")
+    a = agent()
+    a.wait_line("event=ledger_entry_removed", "domain=hgagent-ghost", "state=started")
+    a.wait_line("event=adopted", f"domain={name}", "pages_2048kB=32")
+    ledger = (state_dir / "ledger").read_text()
+    assert "hgagent-ghost" not in ledger
+    assert f"domain={name} " in ledger and "op=adopt" in ledger and "state=started" in ledger
+    assert "refusals=3" in ledger
+    # Planting another stale entry while the agent runs: the next reconciliation removes it.
+    lock = os.open(state_dir / "ledger.lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    text = (state_dir / "ledger").read_text()
+    (state_dir / "ledger").write_text(text + "domain=hgagent-ghost2 state=started op=prepare since=1 demand=2048@*:8\n")
+    os.close(lock)
+    a.wait_line("event=ledger_entry_removed", "domain=hgagent-ghost2", timeout=10)
+    assert "hgagent-ghost2" not in (state_dir / "ledger").read_text()
+
+
+def _hold_pages(path, pages):
+    """A process that creates a hugetlbfs file and fallocates `pages` 2 MiB pages in it."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.posix_fallocate(fd, 0, pages * 2 * 1024 * 1024)
+    os.close(fd)
+
+
+def test_agent_reportsALeakedLibvirtHugetlbfsFile_andPagesHeldOutsideLibvirt(pool2m, agent):
+    mount = next(m for m in H.run(["findmnt", "-rn", "-t", "hugetlbfs", "-o", "TARGET,OPTIONS"]).stdout.splitlines()
+                 if "pagesize=2M" in m).split()[0]
+    leak_dir = Path(mount) / "libvirt" / "qemu" / "999-hgagent-leak"
+    leaked = leak_dir / "qemu_back_mem.pc.ram.hgagent"
+    other = Path(mount) / "hgagent-not-libvirt"
+    a = agent()
+    try:
+        _hold_pages(leaked, 4)
+        _, line = a.wait_line("event=leaked_hugetlbfs_file", f"path={leaked}", timeout=10)
+        assert "pages=4" in line and "page_size=2048kB" in line and line.startswith("level=warning"), line
+        status = json.loads(H.run([str(H.guard_bin()), "status", "--json"],
+                                  env={**os.environ, "HUGEPAGE_GUARD_STATE_DIR": str(a.state_dir)}).stdout)
+        assert {"path": str(leaked), "pageSizeKiB": 2048, "pages": 4} in status["leakedFiles"], status
+        _hold_pages(other, 3)
+        _, line = a.wait_line("event=drift", "cause=non_libvirt_consumer", "page_size=2048kB", timeout=10)
+        assert "pages=3" in line, line
+    finally:
+        for p in (leaked, other):
+            if p.exists():
+                p.unlink()
+        if leak_dir.exists():
+            leak_dir.rmdir()
+    a.wait_line("event=leaked_hugetlbfs_file_cleared", timeout=10)
+    a.wait_line("event=drift_cleared", timeout=10)
+
+
+def test_agent_followsADimmHotplug_andTheCommitmentGrows(pool2m, domains, agent, tmp_path):
+    a = agent()
+    name = domains("dimm")
+    define(name, hugepage_vm(name, mib=64, dimm_slots=True), tmp_path)
+    H.virsh("start", name)
+    a.wait_line("event=started", f"domain={name}", "pages_2048kB=32")
+    dimm = tmp_path / "dimm.xml"
+    dimm.write_text("<memory model='dimm'><source><pagesize unit='KiB'>2048</pagesize></source>"
+                    "<target><size unit='MiB'>128</size><node>0</node></target></memory>")
+    H.virsh("attach-device", name, str(dimm), "--live")
+    _, line = a.wait_line("event=device_added", f"domain={name}")
+    assert "pages_2048kB=96" in line, line
+    _, line = a.wait_line("event=commitment_changed", f"domain={name}")
+    assert "pages_2048kB=32->96" in line, line
+    status = json.loads(H.run([str(H.guard_bin()), "status", "--json"]).stdout)
+    dom = next(d for d in status["domains"] if d["domain"] == name)
+    assert sum(i["pages"] for i in dom["demand"] if i["pageSizeKiB"] == 2048) == 96
+
+
+def test_agent_reconnectsAfterLibvirtdRestarts_andLogsALaterStart(pool2m, domains, agent, tmp_path):
+    a = agent()
+    name = domains("reconnect")
+    define(name, hugepage_vm(name, mib=32), tmp_path)
+    mark = a.count()
+    H.restart_libvirtd()
+    a.wait_line("event=libvirt_disconnected", after=mark, timeout=60)
+    a.wait_line("event=libvirt_connected", after=mark, timeout=60)
+    a.wait_line("event=reconciled", "trigger=reconnect", after=mark, timeout=60)
+    H.virsh("start", name)
+    _, line = a.wait_line("event=started", f"domain={name}", after=mark, timeout=30)
+    assert "pages_2048kB=16" in line, line
+
+
+def test_agent_onSIGTERM_deregistersClosesAndExitsZero(agent):
+    a = agent()
+    a.proc.send_signal(signal.SIGTERM)
+    assert a.proc.wait(10) == 0
+    assert "event=agent_stopping signal=SIGTERM" in a.text()
+
+
+def test_agent_sendsReadyToNotifySocket(state_dir):
+    import socket
+    from conftest import AgentProcess
+    sock_path = state_dir / "notify.sock"
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(str(sock_path))
+    s.settimeout(20)
+    a = AgentProcess(state_dir, extra_env={"NOTIFY_SOCKET": str(sock_path)})
+    try:
+        msg = s.recv(256).decode()
+        assert msg == "READY=1"
+        a.wait_line("event=reconciled", "trigger=start")
+    finally:
+        a.stop()
+        s.close()
+
+
+def test_status_withoutTheAgent_showsTheTableDomainsAndWarnings(pool2m, domains, tmp_path):
+    name = domains("status")
+    define(name, hugepage_vm(name, mib=64), tmp_path)
+    H.virsh("start", name)
+    p = H.run([str(H.guard_bin()), "status"])
+    assert p.returncode == 0, p.stderr
+    out = p.stdout
+    assert out.splitlines()[0].split() == ["page", "size", "node", "total", "free", "in", "flight", "committed",
+                                           "drift", "reserve", "headroom"], out
+    assert name in out and "32 × 2M" in out, out
+    assert "Warnings:" in out or "No warnings." in out
