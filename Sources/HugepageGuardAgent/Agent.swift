@@ -31,6 +31,9 @@ public final class Agent: @unchecked Sendable {
         case tick
         case retry(generation: Int)
         case terminate(signal: Int32)
+        /// Queued behind the events already waiting, so a burst is logged first and
+        /// reconciled once.
+        case reconcileAfterEvents
     }
 
     struct Session {
@@ -50,6 +53,7 @@ public final class Agent: @unchecked Sendable {
     /// Last known demand per UUID, to describe a domain after it stopped.
     private var lastDemand: [String: [DemandItem]] = [:]
     private var continuation: AsyncStream<Input>.Continuation?
+    private var reconcileQueued = false
 
     public init(options: AgentOptions, logger: Logger) {
         self.options = options; self.logger = logger
@@ -84,6 +88,12 @@ public final class Agent: @unchecked Sendable {
             switch input {
             case let .event(e, gen) where gen == generation && session != nil:
                 handle(e)
+                if !reconcileQueued {
+                    reconcileQueued = true
+                    continuation?.yield(.reconcileAfterEvents)
+                }
+            case .reconcileAfterEvents:
+                reconcileQueued = false
                 reconcile(trigger: "event")
             case .event:
                 break   // from a connection we already dropped
@@ -207,6 +217,7 @@ public final class Agent: @unchecked Sendable {
     private func reconcile(trigger: String) {
         guard let s = session else { return }
         counters.runs += 1
+        let started = ContinuousClock.now
         do {
             let env = options.environment
             let pool = try SysfsPoolReader(environment: env).read()
@@ -230,8 +241,10 @@ public final class Agent: @unchecked Sendable {
                 logger.fields(.warning, [("event", "ledger_corrupt"), ("moved_to", aside), ("error", "\(error)")],
                               "the ledger was unreadable; moved it aside and rebuilt it from the running VMs")
             }
-            log(report, trigger: trigger)
+            log(report, trigger: trigger, took: ContinuousClock.now - started)
             counters.lastSuccessUnix = Int64(Date().timeIntervalSince1970)
+            let took = ContinuousClock.now - started
+            counters.lastDurationSeconds = Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18
             writeMetrics(report: report, refusals: report.ledger.refusals)
         } catch {
             counters.errors += 1
@@ -241,7 +254,7 @@ public final class Agent: @unchecked Sendable {
         }
     }
 
-    private func log(_ report: ReconcileReport, trigger: String) {
+    private func log(_ report: ReconcileReport, trigger: String, took: Duration) {
         var current: [String: Finding] = [:]
         for f in report.findings {
             if f.isCondition {
@@ -258,10 +271,12 @@ public final class Agent: @unchecked Sendable {
         if trigger == "start" || trigger == "reconnect" {
             var fields: [(String, String)] = [("event", "reconciled"), ("trigger", trigger),
                                               ("hugepage_domains", "\(report.hugepageDomains.count)")]
+            let ms = Double(took.components.seconds) * 1000 + Double(took.components.attoseconds) / 1e15
             for r in report.rows where r.node == nil && (r.total > 0 || r.committed > 0) {
                 fields += [("committed_\(r.pageSizeKiB)kB", "\(r.committed)"), ("in_use_\(r.pageSizeKiB)kB", "\(r.inUse)"),
                            ("free_\(r.pageSizeKiB)kB", "\(r.free)/\(r.total)")]
             }
+            fields.append(("duration_ms", String(format: "%.1f", ms)))
             logger.fields(.info, fields, trigger == "start" ? "initial resync done" : "resynced after reconnect")
         }
     }

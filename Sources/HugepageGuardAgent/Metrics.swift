@@ -6,6 +6,8 @@ public struct ReconcileCounters: Sendable, Equatable {
     public var errors: UInt64 = 0
     /// Unix time of the last successful reconciliation.
     public var lastSuccessUnix: Int64?
+    /// How long the last successful reconciliation took, in seconds.
+    public var lastDurationSeconds: Double?
     public init() {}
 }
 
@@ -68,6 +70,9 @@ public enum PrometheusText {
         family("hook_refusals_total", "counter", "VM starts refused by the hook since boot.", [([], String(refusals))])
         family("reconcile_runs_total", "counter", "Reconciliations run by this agent.", [([], String(counters.runs))])
         family("reconcile_errors_total", "counter", "Reconciliations that failed.", [([], String(counters.errors))])
+        if let d = counters.lastDurationSeconds {
+            family("reconcile_duration_seconds", "gauge", "How long the last successful reconciliation took.", [([], String(d))])
+        }
         if let t = counters.lastSuccessUnix {
             family("reconcile_last_success_timestamp_seconds", "gauge", "Unix time of the last successful reconciliation.", [([], String(t))])
         }

@@ -101,13 +101,13 @@ public enum LedgerCodec {
 
     public static func encode(_ ledger: Ledger) -> String {
         var out = header + "\nrefusals=\(ledger.refusals)\n"
+        out.reserveCapacity(out.utf8.count + ledger.entries.count * 128)
         for e in ledger.entries {
-            var fields: [(String, String)] = [("domain", e.domain)]
-            if let uuid = e.uuid { fields.append(("uuid", uuid)) }
-            fields += [("state", e.state.rawValue), ("op", e.operation), ("since", String(e.since))]
-            if let owner = e.owner { fields.append(("owner", owner.description)) }
-            fields.append(("demand", encode(items: e.items)))
-            out += Logfmt.line(fields) + "\n"
+            out += "domain=" + Logfmt.value(e.domain)
+            if let uuid = e.uuid { out += " uuid=" + Logfmt.value(uuid) }
+            out += " state=" + e.state.rawValue + " op=" + Logfmt.value(e.operation) + " since=" + String(e.since)
+            if let owner = e.owner { out += " owner=" + owner.description }
+            out += " demand=" + encode(items: e.items) + "\n"
         }
         return out
     }
@@ -121,9 +121,10 @@ public enum LedgerCodec {
     public static func decode(_ text: String) throws(LedgerError) -> Ledger {
         var ledger = Ledger()
         var sawHeader = false
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (index, bytes) in text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
             let lineNo = index + 1
-            if raw.isEmpty { continue }
+            if bytes.isEmpty { continue }
+            let raw = Substring(bytes)
             if raw.hasPrefix("#") {
                 if raw.hasPrefix("# hugepage-guard ledger v1") { sawHeader = true }
                 continue
@@ -160,13 +161,16 @@ public enum LedgerCodec {
     public static func decode(items text: String) -> [DemandItem]? {
         if text == "-" { return [] }
         var items: [DemandItem] = []
-        for part in text.split(separator: ",") {
-            guard let at = part.firstIndex(of: "@"), let colon = part.lastIndex(of: ":"), at < colon,
-                  let size = UInt64(part[..<at]), let pages = UInt64(part[part.index(after: colon)...]) else { return nil }
-            let nodesText = String(part[part.index(after: at)..<colon])
+        // size@nodes:pages — split on ASCII bytes; only the node set goes through NodeSet.
+        for part in text.utf8.split(separator: UInt8(ascii: ",")) {
+            guard let at = part.firstIndex(of: UInt8(ascii: "@")), let colon = part.lastIndex(of: UInt8(ascii: ":")),
+                  at < colon,
+                  let size = UInt64(Substring(part[..<at])),
+                  let pages = UInt64(Substring(part[part.index(after: colon)...])) else { return nil }
+            let nodesText = Substring(part[part.index(after: at)..<colon])
             var nodes: NodeSet?
             if nodesText != "*" {
-                guard let n = NodeSet.parse(nodesText) else { return nil }
+                guard let n = NodeSet.parse(String(nodesText)) else { return nil }
                 nodes = n
             }
             items.append(DemandItem(pageSizeKiB: size, hostNodes: nodes, pages: pages))

@@ -11,6 +11,9 @@ public enum Logfmt {
     }
 
     public static func value(_ v: String) -> String {
+        // Most values are plain ASCII words: check bytes first, scalars only if needed.
+        let plain = !v.isEmpty && v.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7f && $0 != UInt8(ascii: "=") && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
+        if plain { return v }
         let needsQuotes = v.isEmpty || v.unicodeScalars.contains {
             $0 == " " || $0 == "=" || $0 == "\"" || $0 == "\\" || $0.value < 0x20 || $0.value == 0x7f
                 || ($0.value >= 0x80 && $0.properties.generalCategory == .control)
@@ -40,52 +43,58 @@ public enum Logfmt {
 
     /// Splits a logfmt line into its pairs; nil if it isn't one.
     public static func parse(_ line: Substring) -> [(String, String)]? {
+        if let result = line.utf8.withContiguousStorageIfAvailable({ parse(bytes: $0) }) { return result }
+        return Array(line.utf8).withUnsafeBufferPointer { parse(bytes: $0) }
+    }
+
+    /// The parser, on UTF-8 bytes: every delimiter is ASCII, so no Character work is needed.
+    static func parse(bytes b: UnsafeBufferPointer<UInt8>) -> [(String, String)]? {
+        let space = UInt8(ascii: " "), equals = UInt8(ascii: "="), quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
         var pairs: [(String, String)] = []
-        var i = line.startIndex
-        func skipSpaces() { while i < line.endIndex, line[i] == " " { i = line.index(after: i) } }
+        var i = 0
+        func skipSpaces() { while i < b.count, b[i] == space { i += 1 } }
         skipSpaces()
-        while i < line.endIndex {
+        while i < b.count {
             let keyStart = i
-            while i < line.endIndex, line[i] != "=", line[i] != " " { i = line.index(after: i) }
-            guard i < line.endIndex, line[i] == "=", i > keyStart else { return nil }
-            let key = String(line[keyStart..<i])
-            i = line.index(after: i)
-            var value = ""
-            if i < line.endIndex, line[i] == "\"" {
-                i = line.index(after: i)
+            while i < b.count, b[i] != equals, b[i] != space { i += 1 }
+            guard i < b.count, b[i] == equals, i > keyStart else { return nil }
+            let key = String(decoding: UnsafeBufferPointer(rebasing: b[keyStart..<i]), as: UTF8.self)
+            i += 1
+            var value: [UInt8] = []
+            if i < b.count, b[i] == quote {
+                i += 1
                 var closed = false
-                while i < line.endIndex {
-                    let c = line[i]
-                    if c == "\"" { closed = true; i = line.index(after: i); break }
-                    if c == "\\" {
-                        i = line.index(after: i)
-                        guard i < line.endIndex else { return nil }
-                        switch line[i] {
-                        case "n": value.append("\n")
-                        case "r": value.append("\r")
-                        case "t": value.append("\t")
-                        case "u":
-                            let hexStart = line.index(after: i)
-                            guard let hexEnd = line.index(hexStart, offsetBy: 4, limitedBy: line.endIndex),
-                                  let code = UInt32(line[hexStart..<hexEnd], radix: 16),
+                while i < b.count {
+                    let c = b[i]
+                    if c == quote { closed = true; i += 1; break }
+                    if c == backslash {
+                        i += 1
+                        guard i < b.count else { return nil }
+                        switch b[i] {
+                        case UInt8(ascii: "n"): value.append(0x0a)
+                        case UInt8(ascii: "r"): value.append(0x0d)
+                        case UInt8(ascii: "t"): value.append(0x09)
+                        case UInt8(ascii: "u"):
+                            guard i + 4 < b.count,
+                                  let code = UInt32(String(decoding: UnsafeBufferPointer(rebasing: b[(i + 1)...(i + 4)]), as: UTF8.self), radix: 16),
                                   let scalar = Unicode.Scalar(code) else { return nil }
-                            value.unicodeScalars.append(scalar)
-                            i = line.index(before: hexEnd)
-                        default: value.append(line[i])
+                            value.append(contentsOf: String(Character(scalar)).utf8)
+                            i += 4
+                        default: value.append(b[i])
                         }
                     } else {
                         value.append(c)
                     }
-                    i = line.index(after: i)
+                    i += 1
                 }
                 guard closed else { return nil }
             } else {
                 let start = i
-                while i < line.endIndex, line[i] != " " { i = line.index(after: i) }
-                value = String(line[start..<i])
+                while i < b.count, b[i] != space { i += 1 }
+                value.append(contentsOf: UnsafeBufferPointer(rebasing: b[start..<i]))
             }
-            pairs.append((key, value))
-            guard i == line.endIndex || line[i] == " " else { return nil }
+            pairs.append((key, String(decoding: value, as: UTF8.self)))
+            guard i == b.count || b[i] == space else { return nil }
             skipSpaces()
         }
         return pairs

@@ -9,7 +9,12 @@ struct Placement {
     var capacity: [UInt64]
 
     /// The most pages of `groups` that fit at once.
-    func maxPlaced(_ groups: [Group]) -> UInt64 {
+    func maxPlaced(_ unmerged: [Group]) -> UInt64 {
+        // Groups allowed on the same nodes are interchangeable: merge them, so the graph's
+        // size depends on the distinct node sets (a handful), not on the ledger's length.
+        var merged: [[Int]: UInt64] = [:]
+        for group in unmerged where group.pages > 0 { merged[group.nodes.sorted(), default: 0] += group.pages }
+        let groups = merged.map { Group(nodes: $0.key, pages: $0.value) }
         let g = groups.count, n = capacity.count
         // Vertices: 0 source, 1...g groups, g+1...g+n nodes, g+n+1 sink.
         let sink = g + n + 1, size = sink + 1

@@ -30,16 +30,21 @@ public enum FileSystem {
     /// Everything readable from `fd` until end of file.
     public static func readAll(fd: Int32, path: String) throws(HostError) -> String {
         var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw HostError(path: path, errno: errno)
+        var failure: Int32 = 0
+        // sysfs counters are a few bytes and domain XML a few KiB: a small stack buffer.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16384) { chunk in
+            while true {
+                let n = read(fd, chunk.baseAddress, chunk.count)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    return
+                }
+                if n == 0 { return }
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: chunk[0..<n]))
             }
-            if n == 0 { break }
-            bytes.append(contentsOf: chunk[0..<n])
         }
+        if failure != 0 { throw HostError(path: path, errno: failure) }
         return String(decoding: bytes, as: UTF8.self)
     }
 

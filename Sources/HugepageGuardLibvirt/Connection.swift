@@ -67,7 +67,11 @@ public final class Connection: @unchecked Sendable {
     @discardableResult
     public func setKeepAlive(interval: Int32, count: UInt32) throws(LibvirtError) -> Bool {
         let r = virConnectSetKeepAlive(ptr, interval, count)
-        if r < 0 { throw LibvirtError.last("virConnectSetKeepAlive") }
+        if r < 0 {
+            let error = LibvirtError.last("virConnectSetKeepAlive")
+            if error.code == VIR_ERR_NO_SUPPORT.rawValue { return false }   // local drivers have none
+            throw error
+        }
         return r == 0
     }
 

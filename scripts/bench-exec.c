@@ -1,0 +1,51 @@
+/*
+ * bench-exec: whole-process latency of a command, the way libvirtd runs a hook:
+ * posix_spawn with stdin from a file, wait, repeat. Prints the median and the
+ * 10th/90th percentiles in microseconds.
+ *
+ *   bench-exec RUNS WARMUP STDIN_FILE|- command [args...]
+ */
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static int cmp(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double run_once(const char *input, char **argv) {
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, input, O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    pid_t pid;
+    if (posix_spawn(&pid, argv[0], &fa, NULL, argv, environ) != 0) { perror(argv[0]); exit(2); }
+    int status;
+    waitpid(pid, &status, 0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    posix_spawn_file_actions_destroy(&fa);
+    if (!WIFEXITED(status)) { fprintf(stderr, "%s did not exit normally\n", argv[0]); exit(2); }
+    return (t1.tv_sec - t0.tv_sec) * 1e6 + (t1.tv_nsec - t0.tv_nsec) / 1e3;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 5) { fprintf(stderr, "usage: bench-exec RUNS WARMUP STDIN|- command [args...]\n"); return 2; }
+    int runs = atoi(argv[1]), warmup = atoi(argv[2]);
+    const char *input = argv[3][0] == '-' && !argv[3][1] ? "/dev/null" : argv[3];
+    double *t = malloc(sizeof(double) * runs);
+    for (int i = 0; i < warmup; i++) run_once(input, argv + 4);
+    for (int i = 0; i < runs; i++) t[i] = run_once(input, argv + 4);
+    qsort(t, runs, sizeof(double), cmp);
+    printf("%.0f %.0f %.0f\n", t[runs / 2], t[runs / 10], t[runs * 9 / 10]);
+    return 0;
+}
