@@ -14,6 +14,12 @@ final class ConnectionTests: XCTestCase {
         XCTAssertTrue(try test.xml().contains("<name>test</name>"))
     }
 
+    func testSetKeepAlive_onALocalDriverWithoutKeepalive_reportsFalseInsteadOfThrowing() throws {
+        let conn = try Connection.openReadOnly("test:///default")
+        defer { conn.close() }
+        XCTAssertFalse(try conn.setKeepAlive(interval: 5, count: 3))
+    }
+
     func testLookup_ofAMissingDomain_throwsLibvirtsNoDomainErrorWithItsMessage() throws {
         let conn = try Connection.openReadOnly("test:///default")
         defer { conn.close() }
