@@ -1,6 +1,13 @@
 import HugepageGuardLibvirt
 
-/// The XML of a domain defined in libvirt, read over a read-only connection.
+/// The XML of a domain defined in libvirt, read over a read-only connection: the live XML
+/// of a running domain, else the persistent definition, which is what the next start uses.
 func definedDomainXML(name: String, uri: String) throws -> String {
-    throw BadInput("hugepage-guard check --domain: not available yet")
+    do {
+        let connection = try Connection.openReadOnly(uri)
+        defer { connection.close() }
+        return try connection.domain(name: name).xml()
+    } catch {
+        throw BadInput("cannot read domain '\(name)' from \(uri): \(error.message)")
+    }
 }
