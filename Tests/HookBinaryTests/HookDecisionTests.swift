@@ -11,6 +11,7 @@ final class HookDecisionTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(r.stdout, "")
         XCTAssertEqual(r.stderr, "")
+        XCTAssertGreaterThan(r.stdinBytesRead, 0, "a deciding op reads the XML (this proves the pass-through check can fail)")
         let entry = h.ledger()?.entry(domain: "vm1")
         XCTAssertEqual(entry?.state, .reserved)
         XCTAssertEqual(entry?.operation, "prepare")

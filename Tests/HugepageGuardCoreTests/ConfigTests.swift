@@ -96,6 +96,12 @@ final class ConfigTests: XCTestCase {
         XCTAssertTrue(e?.message.contains("'policy'") == true && e?.message.contains("line 1") == true, "\(String(describing: e))")
     }
 
+    func testDuplicateReserveInAnotherSpelling_isAnError() {
+        // reserve.2M and reserve.2048kB are the same setting: two values must not silently add up.
+        let e = error("reserve.2M = 8\nreserve.2048kB = 4\n")
+        XCTAssertEqual(e?.line, 2)
+    }
+
     func testLineWithoutEquals_orWithoutValue_isAnError() {
         XCTAssertEqual(error("policy warn")?.line, 1)
         let e = error("# x\npolicy =   # nothing\n")
