@@ -25,7 +25,9 @@ public struct GuardConfig: Equatable, Sendable {
     public static func parse(_ text: String, source: String) throws(ConfigError) -> GuardConfig {
         var config = GuardConfig()
         var seen: [String: Int] = [:]
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // "\r\n" is one Character in Swift: split on both so CRLF files work.
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+        for (index, rawLine) in lines.enumerated() {
             let lineNo = index + 1
             func fail(_ message: String) -> ConfigError { ConfigError(source: source, line: lineNo, message: message) }
             let line = rawLine.trimmingCharacters(in: " \t\r")
@@ -37,8 +39,10 @@ public struct GuardConfig: Equatable, Sendable {
             var value = line[line.index(after: eq)...].trimmingCharacters(in: " \t")
             if let hash = value.firstIndex(of: "#") { value = value[..<hash].trimmingCharacters(in: " \t") }
             if value.isEmpty { throw fail("'\(key)' has no value") }
-            if let first = seen[key] { throw fail("'\(key)' is set twice (first on line \(first))") }
-            seen[key] = lineNo
+            // reserve.2M and reserve.2048kB are the same key.
+            let canonical = key.hasPrefix("reserve.") ? canonicalReserveKey(key) ?? key : key
+            if let first = seen[canonical] { throw fail("'\(key)' is set twice (first on line \(first))") }
+            seen[canonical] = lineNo
 
             switch key {
             case "policy":
@@ -74,6 +78,13 @@ public struct GuardConfig: Equatable, Sendable {
             }
         }
         return config
+    }
+
+    /// `reserve.2M.node1` -> `reserve.2048.node1`; nil if it doesn't parse (reported later).
+    private static func canonicalReserveKey(_ key: String) -> String? {
+        let parts = key.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count >= 2, let size = parsePageSize(String(parts[1])) else { return nil }
+        return (["reserve", String(size)] + parts.dropFirst(2).map(String.init)).joined(separator: ".")
     }
 
     /// `2M`, `2MiB`, `1G`, `2048K`, `2048kB` (the kernel's spelling) -> KiB. Always binary.

@@ -56,7 +56,9 @@ extension Decision {
     /// Decides whether the VM fits, for each page size it uses: the kernel's free pages
     /// minus `resv`, minus what other in-flight starts reserved, minus the host reserve.
     /// Pages confined to host nodes (strict numatune) must fit on those nodes; the rest
-    /// may come from anywhere. The check is exact: a max-flow over node sets.
+    /// may come from anywhere. The check is a max-flow over node sets (so overlapping
+    /// bindings are counted exactly), plus each (size, nodes) on its own with the kernel's
+    /// `resv` charged to its nodes.
     public static func evaluate(_ input: AdmissionInput) -> Decision {
         let policy = input.domainPolicy ?? input.config.policy
         if policy == .off || input.demand.isZero {
@@ -98,9 +100,10 @@ extension Decision {
         let placedWith = placement.maxPlaced(base + vm.map { group($0.hostNodes, $0.pages) })
         let placedWithout = placement.maxPlaced(base)
         let deficit = vmPages - min(vmPages, placedWith - placedWithout)
-        if deficit == 0 { return [] }
 
-        // Explain it per (size, nodes) the VM asks for, in figures an admin can check.
+        // Each (size, nodes) the VM asks for must also fit on its own, counting the kernel's
+        // `resv` against its nodes: where those pages will be faulted from is unknown, so
+        // assume the worst. These are the figures the refusal shows.
         func within(_ nodes: NodeSet?, _ item: NodeSet?) -> Bool {
             guard let nodes else { return true }
             guard let item else { return false }
@@ -121,7 +124,7 @@ extension Decision {
                                         reservedByOtherStarts: reserved, hostReserve: reserve, short: item.pages - usable))
             }
         }
-        if result.isEmpty {
+        if result.isEmpty && deficit > 0 {
             // Each part fits alone but not all together: report the size as a whole.
             let reserved = others.reduce(0) { $0 + $1.pages }
             let reserve = reserves.reduce(0) { $0 + $1.pages }

@@ -95,7 +95,7 @@ public struct Ledger: Equatable, Sendable {
 }
 
 /// The ledger file format: a header, `refusals=N`, then one logfmt line per entry:
-/// `domain=web1 uuid=… state=reserved op=prepare since=812 owner=1021:455 demand=2048@0-1:48,1048576@*:1`
+/// `domain=web1 uuid=… state=reserved op=prepare since=812 owner=1021:455 demand=2048@0-1,3:48;1048576@*:1`
 public enum LedgerCodec {
     public static let header = "# hugepage-guard ledger v1 (rewritten under flock; do not edit while VMs start)"
 
@@ -112,10 +112,11 @@ public enum LedgerCodec {
         return out
     }
 
-    /// `2048@0-1:48,1048576@*:1`; `-` when empty.
+    /// `2048@0-1,3:48;1048576@*:1` (size@nodes:pages; node sets use commas, so items use
+    /// semicolons); `-` when empty.
     public static func encode(items: [DemandItem]) -> String {
         if items.isEmpty { return "-" }
-        return items.map { "\($0.pageSizeKiB)@\($0.hostNodes?.description ?? "*"):\($0.pages)" }.joined(separator: ",")
+        return items.map { "\($0.pageSizeKiB)@\($0.hostNodes?.description ?? "*"):\($0.pages)" }.joined(separator: ";")
     }
 
     public static func decode(_ text: String) throws(LedgerError) -> Ledger {
@@ -149,7 +150,7 @@ public enum LedgerCodec {
                 owner = p
             }
             guard let d = f["demand"], let items = decode(items: d) else {
-                throw LedgerError(line: lineNo, reason: "demand is not size@nodes:pages,…")
+                throw LedgerError(line: lineNo, reason: "demand is not size@nodes:pages;…")
             }
             ledger.entries.append(LedgerEntry(domain: domain, uuid: f["uuid"], state: state, operation: f["op"] ?? "prepare",
                                               since: since, owner: owner, items: items))
@@ -162,7 +163,7 @@ public enum LedgerCodec {
         if text == "-" { return [] }
         var items: [DemandItem] = []
         // size@nodes:pages — split on ASCII bytes; only the node set goes through NodeSet.
-        for part in text.utf8.split(separator: UInt8(ascii: ",")) {
+        for part in text.utf8.split(separator: UInt8(ascii: ";")) {
             guard let at = part.firstIndex(of: UInt8(ascii: "@")), let colon = part.lastIndex(of: UInt8(ascii: ":")),
                   at < colon,
                   let size = UInt64(Substring(part[..<at])),

@@ -83,8 +83,8 @@ final class LedgerCodecTests: XCTestCase {
     func testDemandItems_textForm() {
         let items = [DemandItem(pageSizeKiB: 2048, hostNodes: NodeSet([0, 1]), pages: 48),
                      DemandItem(pageSizeKiB: 1_048_576, hostNodes: nil, pages: 1)]
-        XCTAssertEqual(LedgerCodec.encode(items: items), "2048@0-1:48,1048576@*:1")
-        XCTAssertEqual(LedgerCodec.decode(items: "2048@0-1:48,1048576@*:1"), items)
+        XCTAssertEqual(LedgerCodec.encode(items: items), "2048@0-1:48;1048576@*:1")
+        XCTAssertEqual(LedgerCodec.decode(items: "2048@0-1:48;1048576@*:1"), items)
         XCTAssertEqual(LedgerCodec.encode(items: []), "-")
         XCTAssertEqual(LedgerCodec.decode(items: "-"), [])
         XCTAssertNil(LedgerCodec.decode(items: "2048@x:1"))
