@@ -53,7 +53,7 @@ hpg_mkdir() {
 # pids of running libvirt daemons that run QEMU hooks (monolithic and modular).
 hpg_daemon_pids() {
     if command -v pidof >/dev/null 2>&1; then
-        pidof libvirtd virtqemud 2>/dev/null
+        pidof libvirtd virtqemud 2>/dev/null || true
     else
         for c in /proc/[0-9]*/comm; do
             case "$(cat "$c" 2>/dev/null)" in
@@ -83,7 +83,7 @@ hpg_reload() {
         done
         return 0
     fi
-    pids=$(hpg_daemon_pids)
+    pids=$(hpg_daemon_pids || true)
     [ -n "$pids" ] || return 0
     if [ "$HPG_RELOAD" = sighup ]; then
         # shellcheck disable=SC2086

@@ -63,7 +63,7 @@ chroot_sources() {
 
 ensure_host_tools() {
     local missing="" p
-    for p in debootstrap zstd debian-archive-keyring lintian systemd devscripts; do
+    for p in debootstrap zstd debian-archive-keyring lintian systemd devscripts debhelper patchelf; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
     done
     [ -z "$missing" ] && return 0
@@ -87,13 +87,15 @@ mount_chroot() {
     mount -t proc proc "$r/proc" || die "mount proc in $r"
     mount -t sysfs -o ro sysfs "$r/sys" || die "mount sysfs in $r"
     mount -t tmpfs -o mode=0755 tmpfs "$r/run" || die "mount tmpfs on $r/run"
+    mkdir -p "$r/dev/pts"
+    mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts "$r/dev/pts" || die "mount devpts in $r"
     mkdir -p "$r/run/lock"
     cp /etc/resolv.conf "$r/etc/resolv.conf" 2>/dev/null || true
 }
 
 umount_chroot() {
     local r=$1 m
-    for m in run sys proc; do
+    for m in dev/pts run sys proc; do
         mountpoint -q "$r/$m" && umount -l "$r/$m"
     done
     return 0
@@ -148,6 +150,7 @@ fresh_chroot() {
         build_chroot_tarball "$tarball"
     fi
     r=$(mktemp -d "$SCRATCH/chroot.XXXXXX")
+    chmod 0755 "$r"   # mktemp's 0700 would keep apt's _apt and man-db's man users out of /
     zstd -q -dc "$tarball" | tar --numeric-owner --xattrs -C "$r" -xf - || die "extracting $tarball failed"
     mount_chroot "$r"
     echo "$r"
