@@ -1,5 +1,5 @@
 import Dispatch
-import Foundation
+import Glibc
 import HugepageGuardCore
 import HugepageGuardHost
 import HugepageGuardLibvirt
@@ -157,7 +157,7 @@ public final class Agent: @unchecked Sendable {
             failedAttempts += 1
             if failedAttempts == 1 || failedAttempts % 10 == 0 {
                 logger.fields(.warning, [("event", "libvirt_connect_failed"), ("uri", options.uri), ("attempt", "\(failedAttempts)"),
-                                         ("error", "\(error)"), ("retry_in_s", String(format: "%.1f", backoff))],
+                                         ("error", "\(error)"), ("retry_in_s", oneDecimal(backoff))],
                               "cannot reach libvirtd; will keep retrying")
             }
             return false
@@ -209,7 +209,7 @@ public final class Agent: @unchecked Sendable {
         let latencyMs = Double((ContinuousClock.now - e.received).components.attoseconds) / 1e15
             + Double((ContinuousClock.now - e.received).components.seconds) * 1000
         var fields = LogLines.event(e, demand: demand, pool: pool)
-        fields.append(("latency_ms", String(format: "%.1f", latencyMs)))
+        fields.append(("latency_ms", oneDecimal(latencyMs)))
         logger.fields(.info, fields)
     }
 
@@ -222,6 +222,7 @@ public final class Agent: @unchecked Sendable {
             let env = options.environment
             let pool = try SysfsPoolReader(environment: env).read()
             let context = pool.context(basePageKiB: GuardEnvironment.basePageKiB)
+            let listedAt = BootClock.now()
             let running = try HostScan.runningDomains(s.connection, context: context) { name, error in
                 self.logger.fields(.warning, [("event", "unparsable_domain_xml"), ("domain", name), ("error", error)],
                                    "cannot read this VM's hugepage demand; counting it as zero")
@@ -233,7 +234,7 @@ public final class Agent: @unchecked Sendable {
             let now = BootClock.now()
             let (report, load) = try store.withLock { ledger, load -> (ReconcileReport, LedgerLoad) in
                 let r = Reconciler.reconcile(pool: pool, running: running, ledger: ledger, files: files, config: config, now: now,
-                                             isAlive: { ProcessTable.isAlive($0) })
+                                             listedAt: listedAt, isAlive: { ProcessTable.isAlive($0) })
                 ledger = r.ledger
                 return (r, load)
             }
@@ -242,7 +243,7 @@ public final class Agent: @unchecked Sendable {
                               "the ledger was unreadable; moved it aside and rebuilt it from the running VMs")
             }
             log(report, trigger: trigger, took: ContinuousClock.now - started)
-            counters.lastSuccessUnix = Int64(Date().timeIntervalSince1970)
+            counters.lastSuccessUnix = Int64(time(nil))
             let took = ContinuousClock.now - started
             counters.lastDurationSeconds = Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18
             writeMetrics(report: report, refusals: report.ledger.refusals)
@@ -276,19 +277,25 @@ public final class Agent: @unchecked Sendable {
                 fields += [("committed_\(r.pageSizeKiB)kB", "\(r.committed)"), ("in_use_\(r.pageSizeKiB)kB", "\(r.inUse)"),
                            ("free_\(r.pageSizeKiB)kB", "\(r.free)/\(r.total)")]
             }
-            fields.append(("duration_ms", String(format: "%.1f", ms)))
+            fields.append(("duration_ms", oneDecimal(ms)))
             logger.fields(.info, fields, trigger == "start" ? "initial resync done" : "resynced after reconnect")
         }
     }
 
     private func writeMetrics(report: ReconcileReport?, refusals: UInt64) {
         let path = options.metricsPath
-        let dir = (path as NSString).deletingLastPathComponent
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else { return }
+        let dir = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+        var st = stat()
+        guard stat(dir.isEmpty ? "/" : dir, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { return }
         let text = PrometheusText.render(report: report, refusals: refusals, counters: counters)
         do { try FileSystem.writeAtomically(text, to: path) } catch {
             logger.fields(.warning, [("event", "metrics_write_failed"), ("path", path), ("error", "\(error)")])
         }
     }
+}
+
+/// `12.3`: one decimal, without Foundation's `String(format:)`.
+func oneDecimal(_ x: Double) -> String {
+    let tenths = Int64((abs(x) * 10).rounded())
+    return (x < 0 && tenths > 0 ? "-" : "") + "\(tenths / 10).\(tenths % 10)"
 }

@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 import HugepageGuardCore
 import HugepageGuardHost
 import HugepageGuardLibvirt
@@ -72,7 +72,9 @@ public enum HostScan {
 public enum ServiceNotify {
     @discardableResult
     public static func send(_ state: String) -> Bool {
-        guard let path = ProcessInfo.processInfo.environment["NOTIFY_SOCKET"], !path.isEmpty else { return false }
+        guard let raw = getenv("NOTIFY_SOCKET") else { return false }
+        let path = String(cString: raw)
+        guard !path.isEmpty else { return false }
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }

@@ -1,7 +1,6 @@
 import HugepageGuardCore
 import HugepageGuardHost
 import Logging
-import Foundation
 
 /// Renders each log record as one logfmt line and writes it with a single write(2), so the
 /// journal (or a pipe) gets whole lines at once: `level=info event=started domain=web1 … msg="…"`.

@@ -83,7 +83,11 @@ public enum Reconciler {
 
     public static func reconcile(pool: HugepagePool, running: [RunningDomain], ledger: Ledger,
                                  files: [HugetlbfsFile], config: GuardConfig, now: Int64,
+                                 listedAt: Int64? = nil,
                                  isAlive: (ProcessRef) -> Bool) -> ReconcileReport {
+        // `listedAt`: boot-clock second at which `running` was listed. A `started` entry
+        // written in that second or later may belong to a start the list just missed.
+        let listedAt = listedAt ?? now
         var findings: [Finding] = []
         let hugepage = running.filter(\.usesHugepages).sorted { $0.name < $1.name }
         let runningNames = Set(running.map(\.name))
@@ -91,7 +95,7 @@ public enum Reconciler {
         // Ledger: drop what is stale, adopt what is missing, follow demand changes.
         var after = ledger
         after.entries.removeAll { e in
-            guard e.state == .started, !runningNames.contains(e.domain) else { return false }
+            guard e.state == .started, !runningNames.contains(e.domain), e.since < listedAt else { return false }
             findings.append(.staleLedgerEntry(domain: e.domain, state: e.state.rawValue, reason: "domain is not running"))
             return true
         }
@@ -125,6 +129,10 @@ public enum Reconciler {
         // In flight: reservations of domains whose QEMU isn't running yet.
         let inFlight = after.entries.filter { $0.state == .reserved && !runningNames.contains($0.domain) }.flatMap(\.items)
 
+        // Running domains whose start hasn't passed `started begin`: QEMU may still be
+        // preallocating, so the kernel may not show their pages yet.
+        let starting = Set(after.entries.filter { $0.state == .reserved && runningNames.contains($0.domain) }.map(\.domain))
+
         var rows: [PoolRow] = []
         for size in pool.sizes.keys.sorted() {
             guard let p = pool.sizes[size] else { continue }
@@ -143,7 +151,8 @@ public enum Reconciler {
                 let leak = leakedPages[size] ?? 0
                 if drift > 0, UInt64(drift) > leak {
                     findings.append(.nonLibvirtConsumer(pageSizeKiB: size, pages: UInt64(drift) - leak))
-                } else if drift < 0 {
+                } else if drift < 0,
+                          UInt64(-drift) > hugepage.filter({ starting.contains($0.name) }).reduce(0, { $0 + $1.demand.pages(ofSize: size) }) {
                     findings.append(.missingPages(pageSizeKiB: size, pages: UInt64(-drift)))
                 }
                 if reserve > 0, p.available < reserve {

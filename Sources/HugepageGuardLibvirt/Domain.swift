@@ -43,9 +43,11 @@ public final class Domain: @unchecked Sendable {
         if virDomainUndefine(ptr) < 0 { throw LibvirtError.last("virDomainUndefine") }
     }
 
-    /// `virDomainGetXMLDesc(dom, 0)`: the live XML of a running domain.
-    public func xml() throws(LibvirtError) -> String {
-        guard let c = virDomainGetXMLDesc(ptr, 0) else { throw LibvirtError.last("virDomainGetXMLDesc") }
+    /// `virDomainGetXMLDesc`: the live XML of a running domain (flags 0), or with `inactive`
+    /// the persistent definition the next start uses (`VIR_DOMAIN_XML_INACTIVE`).
+    public func xml(inactive: Bool = false) throws(LibvirtError) -> String {
+        let flags = inactive ? VIR_DOMAIN_XML_INACTIVE.rawValue : 0
+        guard let c = virDomainGetXMLDesc(ptr, flags) else { throw LibvirtError.last("virDomainGetXMLDesc") }
         defer { free(c) }
         return String(cString: c)
     }

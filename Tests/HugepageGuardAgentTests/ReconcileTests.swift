@@ -93,6 +93,24 @@ final class ReconcileTests: XCTestCase {
         XCTAssertEqual(r.rows.first { $0.node == nil }?.drift, 0)
     }
 
+    func testReconcile_keepsAStartedEntryWrittenAfterTheDomainListWasTaken() {
+        let ledger = Ledger(entries: [LedgerEntry(domain: "racing", uuid: nil, state: .started, operation: "prepare", since: 1000,
+                                                  owner: nil, items: [])])
+        let r = Reconciler.reconcile(pool: pool(nr: 10, free: 10), running: [], ledger: ledger, files: [], config: GuardConfig(),
+                                     now: 1001, listedAt: 1000, isAlive: { _ in true })
+        XCTAssertEqual(r.ledger.entries.map(\.domain), ["racing"])
+        XCTAssertTrue(r.findings.isEmpty, "\(r.findings)")
+    }
+
+    func testReconcile_whileAVMIsStillPreallocating_doesNotReportMissingPages() {
+        let ledger = Ledger(entries: [LedgerEntry(domain: "web1", uuid: "uuid-web1", state: .reserved, operation: "prepare", since: 999,
+                                                  owner: nil, items: [DemandItem(pageSizeKiB: 2048, hostNodes: nil, pages: 48)])])
+        let r = run(pool(nr: 100, free: 90), [vm("web1", id: 3, pages: 48)], ledger: ledger)
+        XCTAssertTrue(r.findings.isEmpty, "\(r.findings)")
+        let after = run(pool(nr: 100, free: 90), [vm("web1", id: 3, pages: 48)])
+        XCTAssertTrue(after.findings.contains(.missingPages(pageSizeKiB: 2048, pages: 38)), "\(after.findings)")
+    }
+
     func testShortName_truncatesTheNameLikeLibvirt() {
         XCTAssertEqual(Reconciler.shortName(id: 7, name: "a-very-long-domain-name-indeed"), "7-a-very-long-domain-n")
     }
