@@ -466,3 +466,51 @@ def _expand(nodeset):
         else:
             out.add(part.strip())
     return out
+
+
+# ------------------------------------------------------------------------------------------
+# QEMU's own memory backends, read from the running QEMU's command line
+# ------------------------------------------------------------------------------------------
+def norm_id(backend_id):
+    """Backend ids compared without punctuation: 'memvirtio-mem0' ~ 'memvirtiomem0'."""
+    return re.sub(r"[^a-z0-9]", "", backend_id.lower())
+
+
+def _hugetlbfs_page_kib(path):
+    """Page size (KiB) of the hugetlbfs mount holding path; None if it is not on hugetlbfs."""
+    best = None
+    for line in Path("/proc/mounts").read_text().splitlines():
+        dev, mnt, fstype, opts = line.split()[:4]
+        if fstype != "hugetlbfs" or not (path == mnt or path.startswith(mnt.rstrip("/") + "/")):
+            continue
+        if best is None or len(mnt) > len(best[0]):
+            size = default_page_kib()
+            for o in opts.split(","):
+                if o.startswith("pagesize="):
+                    v = o[len("pagesize="):]
+                    mult = {"K": 1, "M": 1024, "G": 1024 * 1024}[v[-1].upper()]
+                    size = int(v[:-1]) * mult
+            best = (mnt, size)
+    return best[1] if best else None
+
+
+def qemu_backends(name):
+    """Memory backends of a running domain's QEMU: [{id, pageKiB|None, sizeKiB, prealloc, reserve}]."""
+    pid = int(Path(f"/run/libvirt/qemu/{name}.pid").read_text().strip())
+    args = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+    out = []
+    for i, a in enumerate(args[:-1]):
+        if a != "-object" or not args[i + 1].startswith("{"):
+            continue
+        o = json.loads(args[i + 1])
+        qt = o.get("qom-type", "")
+        if not qt.startswith("memory-backend-"):
+            continue
+        page = None
+        if qt == "memory-backend-file":
+            page = _hugetlbfs_page_kib(o.get("mem-path", ""))
+        elif qt == "memory-backend-memfd" and o.get("hugetlb"):
+            page = int(o.get("hugetlbsize", default_page_kib() * 1024)) // 1024
+        out.append({"id": o["id"], "type": qt, "pageKiB": page, "sizeKiB": int(o["size"]) // 1024,
+                    "prealloc": bool(o.get("prealloc")), "reserve": o.get("reserve", True)})
+    return out

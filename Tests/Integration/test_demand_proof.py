@@ -49,6 +49,7 @@ def test_model_demand_equals_pages_qemu_takes(fixture, pool, domains):
     assert H.dom_state(name) == "running"
 
     lost = {k: before[k] - after[k] for k in before if before[k] != after[k]}
+    backends = H.qemu_backends(name)
 
     # virtio-mem: QEMU takes a device's pages when the guest driver plugs blocks, after start.
     # A diskless guest never plugs, so the pool loses the <requested> part only in a real guest.
@@ -61,7 +62,31 @@ def test_model_demand_equals_pages_qemu_takes(fixture, pool, domains):
     assert lost == expected, (
         f"{fixture.name}: kernel pool lost {lost} (KiB -> pages), model demand {demand}"
         + (f" minus virtio-mem pages plugged later {deferred}" if deferred else "")
-        + f"\nmodel JSON: {obj}")
+        + f"\nmodel JSON: {obj}\nQEMU backends: {backends}")
+
+    # The rule itself, from QEMU's command line: each preallocated hugepage backend takes
+    # ceil(size / page size) pages, and nothing else takes any.
+    by_qemu = {}
+    for b in backends:
+        if b["pageKiB"] and b["pageKiB"] > 4 and b["prealloc"] and b["reserve"] is not False:
+            by_qemu[b["pageKiB"]] = by_qemu.get(b["pageKiB"], 0) + H.ceil_div(b["sizeKiB"], b["pageKiB"])
+    assert lost == by_qemu, f"pool lost {lost}, QEMU's backends account for {by_qemu}: {backends}"
+
+    # Per backend, when the model lists its backends: same backends, page sizes and pages.
+    if "backends" in obj:
+        model = {H.norm_id(b["id"]): b for b in obj["backends"]}
+        for b in backends:
+            m = model.get(H.norm_id(b["id"]))
+            huge = b["pageKiB"] if b["pageKiB"] and b["pageKiB"] > 4 else None
+            if m is None:
+                assert huge is None, f"QEMU backend {b} is missing from the model's backends {obj['backends']}"
+                continue
+            assert (m.get("pageSizeKiB") or None) == huge, f"page size: model {m}, QEMU {b}"
+            if huge and b["reserve"] is not False:
+                assert m["pages"] == H.ceil_div(b["sizeKiB"], huge), f"pages: model {m}, QEMU {b}"
+        qemu_ids = {H.norm_id(b["id"]) for b in backends}
+        extra = [b for k, b in model.items() if k not in qemu_ids and b.get("pages")]
+        assert not extra, f"model backends QEMU does not have: {extra}; QEMU: {backends}"
 
 
 @pytest.mark.parametrize("stem", ["plain-default", "numa2-nodeset-master", "dimm-two-cells"])
