@@ -4,7 +4,8 @@
 
 SUITE=bookworm
 CACHE_DIR=${HPG_CHROOT_CACHE:-/var/cache/hugepage-guard-tests}
-# What the cached chroot holds besides minbase. Changing this list (or CHROOT_RECIPE) makes a
+# What the cached chroot holds besides minbase: libvirt, systemd (systemd-analyze), man-db
+# (systemd-analyze verify checks the unit's Documentation= man pages). Changing this list (or CHROOT_RECIPE) makes a
 # new cache key, so a stale tarball is never reused.
 CHROOT_PACKAGES="libvirt-daemon-system systemd man-db ca-certificates"
 CHROOT_RECIPE=3
