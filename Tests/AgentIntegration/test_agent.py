@@ -22,9 +22,15 @@ def test_agent_logsStartAndStop_withPagesAndFreeCount(pool2m, domains, agent, tm
     H.virsh("destroy", name)
     _, line = a.wait_line("event=stopped", "detail=destroyed", f"domain={name}")
     assert "pages_2048kB=32" in line, line
-    # Metrics follow the running set; the file is replaced atomically, never half-written.
-    text = a.metrics.read_text()
-    assert "hugepage_guard_reconcile_runs_total" in text
+    # Metrics follow the running set (rewritten by the reconciliation after the event);
+    # the file is replaced atomically, never half-written.
+    deadline = time.time() + 10
+    while True:
+        text = a.metrics.read_text()
+        assert "hugepage_guard_reconcile_runs_total" in text
+        if f'domain="{name}"' not in text or time.time() > deadline:
+            break
+        time.sleep(0.1)
     assert f'domain="{name}"' not in text
 
 
