@@ -24,7 +24,7 @@ test-unit:
 	swift test --skip-build
 
 test-integration: setup build
-	HUGEPAGE_GUARD_BIN=$(BIN) python3 -m pytest -v Tests/Integration
+	HUGEPAGE_GUARD_BIN=$(BIN) python3 -m pytest -v Tests/Integration Tests/AgentIntegration
 
 test: setup test-unit test-integration
 
