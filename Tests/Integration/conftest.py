@@ -10,6 +10,7 @@ Conventions:
 import fcntl
 import os
 import shutil
+import signal
 import tempfile
 import time
 from pathlib import Path
@@ -41,16 +42,21 @@ def real_host():
 def host_lock():
     Path(H.LOCK_PATH).parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(H.LOCK_PATH, os.O_RDWR | os.O_CREAT, 0o644)
+    def too_long(signum, frame):
+        raise TimeoutError
+    # A blocking flock (woken as soon as the holder lets go, unlike a polling loop that
+    # others can starve), bounded by an alarm.
+    old = signal.signal(signal.SIGALRM, too_long)
+    signal.alarm(900)
     try:
-        deadline = time.time() + 900
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.time() > deadline:
-                    pytest.fail(f"{H.LOCK_PATH} held by someone else for 15 minutes")
-                time.sleep(0.5)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except TimeoutError:
+        os.close(fd)
+        pytest.fail(f"{H.LOCK_PATH} held by someone else for 15 minutes")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    try:
         yield
     finally:
         os.close(fd)

@@ -269,13 +269,21 @@ def remove_domain(name):
     assert not exists(name), f"could not undefine {name}"
 
 
+def pid_alive(pid):
+    """A live process that is not a zombie (PID 1 here may be slow to reap daemons)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
 def libvirtd_pid():
     try:
         pid = int(Path("/run/libvirtd.pid").read_text().strip())
-        os.kill(pid, 0)
-        return pid
     except (OSError, ValueError):
         return None
+    return pid if pid_alive(pid) else None
 
 
 def systemd_is_init():
@@ -308,9 +316,7 @@ def restart_libvirtd():
             os.kill(pid, signal.SIGTERM)
             deadline = time.time() + 60
             while time.time() < deadline:
-                try:
-                    os.kill(pid, 0)
-                except ProcessLookupError:
+                if not pid_alive(pid):
                     break
                 time.sleep(0.1)
             else:
@@ -352,10 +358,9 @@ def reservation_mentions(name):
 def sink_active():
     try:
         pid = int(SINK_PID.read_text().strip())
-        os.kill(pid, 0)
     except (OSError, ValueError):
         return False
-    return Path("/dev/log").is_socket()
+    return pid_alive(pid) and Path("/dev/log").is_socket()
 
 
 class SyslogWatch:
