@@ -19,6 +19,10 @@ public final class EventLoop: Sendable {
         let result: Result<EventLoop, LibvirtError> = shared.withLock { slot in
             if let loop = slot { return .success(loop) }
             silenceDefaultErrorPrinter()
+            // libvirt writes to its sockets with write(2): when libvirtd goes away mid-write the
+            // kernel raises SIGPIPE, whose default action kills us silently. libvirt expects
+            // clients to ignore it (virsh does) and handles the EPIPE itself.
+            signal(SIGPIPE, SIG_IGN)
             if virInitialize() < 0 { return .failure(LibvirtError.last("virInitialize")) }
             if virEventRegisterDefaultImpl() < 0 { return .failure(LibvirtError.last("virEventRegisterDefaultImpl")) }
             let loop = EventLoop()

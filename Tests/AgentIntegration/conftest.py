@@ -123,7 +123,10 @@ class AgentProcess:
                 left = deadline - time.time()
                 if left <= 0 or self.proc.poll() is not None:
                     text = "\n".join(l for _, l in self.lines)
-                    pytest.fail(f"no agent line with {needles} within {timeout}s; agent said:\n{text}")
+                    rc = self.proc.poll()
+                    why = f"the agent exited with {rc}" if rc is not None else f"none within {timeout}s"
+                    err = self.proc.stderr.read() if rc is not None else ""
+                    pytest.fail(f"no agent line with {needles}: {why}; agent said:\n{text}\n{err}")
                 self.cond.wait(min(left, 0.5))
 
     def count(self):
