@@ -91,8 +91,21 @@ public struct DomainDemand: Equatable, Sendable {
                                      explicitPage: nil, nodes: nil))
             }
         }
+        // libvirt's aliases for devices that have none yet: dimm0, nvdimm0, virtiomem0, ...,
+        // numbered per model (qemuAssignDeviceMemoryAlias).
+        func defaultAlias(_ model: MemoryDeviceModel, index: Int) -> String {
+            let prefix: String
+            switch model {
+            case .dimm: prefix = "dimm"
+            case .nvdimm: prefix = "nvdimm"
+            case .virtioPmem: prefix = "virtiopmem"
+            case .virtioMem: prefix = "virtiomem"
+            case .sgxEpc: prefix = "epc"
+            }
+            return prefix + String(spec.memoryDevices[..<index].filter { $0.model == model }.count)
+        }
         for (index, device) in spec.memoryDevices.enumerated() {
-            let id = "mem" + (device.alias ?? "\(device.model.rawValue)\(index)")
+            let id = "mem" + (device.alias ?? defaultAlias(device.model, index: index))
             switch device.model {
             case .dimm:
                 backends.append(make(id: id, sizeKiB: device.sizeKiB, cell: device.targetNode,

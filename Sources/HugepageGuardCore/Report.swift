@@ -34,13 +34,21 @@ public struct DecisionReport: Sendable {
             }
         }
         var text = sentences.joined(separator: " ")
-        if !fixes.isEmpty { text += " Fix: " + fixes.joined(separator: "; ") + ", then start it again." }
+        if !fixes.isEmpty { text += " Fix: " + fixes.joined(separator: "; ") + ", then \(retryVerb) it again." }
         return text
     }
 
     private var operationVerb: String {
         switch operation {
         case "migrate": return "migrate in"
+        case "restore": return "restore"
+        default: return "start"
+        }
+    }
+
+    private var retryVerb: String {
+        switch operation {
+        case "migrate": return "migrate"
         case "restore": return "restore"
         default: return "start"
         }
@@ -56,14 +64,16 @@ public struct DecisionReport: Sendable {
         let pool = self.pool.sizes[size]
         if let node = s.hostNodes?.ids.first {
             let nr = (pool?.nodes[node]?.nr ?? 0) + s.short
-            return "add \(s.short) pages on node \(node) with 'echo \(nr) > /sys/devices/system/node/node\(node)/hugepages/hugepages-\(size)kB/nr_hugepages' (or 'virsh allocpages \(size) \(s.short) --cellno \(node) --add')"
+            return "add \(pagesText(s.short)) on node \(node) with 'echo \(nr) > /sys/devices/system/node/node\(node)/hugepages/hugepages-\(size)kB/nr_hugepages' (or 'virsh allocpages \(size) \(s.short) --cellno \(node) --add')"
         }
         let nr = (pool?.nr ?? 0) + s.short
         let command = size == self.pool.kernelDefaultKiB
             ? "sysctl vm.nr_hugepages=\(nr)"
             : "echo \(nr) > /sys/kernel/mm/hugepages/hugepages-\(size)kB/nr_hugepages"
-        return "add \(s.short) pages with '\(command)' (or 'virsh allocpages \(size) \(s.short) --add')"
+        return "add \(pagesText(s.short)) with '\(command)' (or 'virsh allocpages \(size) \(s.short) --add')"
     }
+
+    private func pagesText(_ n: UInt64) -> String { n == 1 ? "1 page" : "\(n) pages" }
 
     /// The decision as one logfmt line, for the system log.
     public var logLine: String {

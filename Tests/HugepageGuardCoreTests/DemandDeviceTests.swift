@@ -90,6 +90,16 @@ final class DemandDeviceTests: XCTestCase {
         XCTAssertEqual(DomainDemand(spec: s, context: PageSizeContext()).pages(ofSize: kib2M), 48)
     }
 
+    func testDemand_devicesWithoutAlias_getLibvirtsPerModelAliases() {
+        let d = demand(domainXML(memory: "<memory unit='MiB'>448</memory>", backing: "<hugepages/>", cpu: oneCell, devices: """
+            <memory model='dimm'><target><size unit='MiB'>64</size><node>0</node></target></memory>
+            <memory model='virtio-mem'><target><size unit='MiB'>128</size><node>0</node><block unit='MiB'>2</block></target></memory>
+            <memory model='dimm'><target><size unit='MiB'>64</size><node>0</node></target></memory>
+            <memory model='virtio-mem'><target><size unit='MiB'>128</size><node>0</node><block unit='MiB'>2</block></target></memory>
+            """))
+        XCTAssertEqual(d?.backends.dropFirst().map(\.id), ["memdimm0", "memvirtiomem0", "memdimm1", "memvirtiomem1"])
+    }
+
     func testDemand_backendIdsUseTheDeviceAlias() {
         let d = demand(domainXML(memory: "<memory unit='MiB'>128</memory>", backing: "<hugepages/>", cpu: oneCell,
                                  devices: "<memory model='dimm'><target><size unit='MiB'>64</size><node>0</node></target><alias name='dimm0'/></memory>"))

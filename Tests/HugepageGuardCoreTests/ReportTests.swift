@@ -24,6 +24,21 @@ final class ReportTests: XCTestCase {
         XCTAssertFalse(text.contains("\n"), "one paragraph")
     }
 
+    func testRefusal_oneShortPage_isSingular() {
+        let text = report(demand2M([(nil, 5)], domain: "web1"), pool2M(free: [4], nr: [4])).refusalParagraph
+        XCTAssertTrue(text.contains("add 1 page with"), text)
+    }
+
+    func testRefusal_atRestoreOrMigrate_saysToRetryThatOperation() {
+        let pool = pool2M(free: [4], nr: [4])
+        let restore = report(demand2M([(nil, 8)], domain: "web1"), pool, op: "restore").refusalParagraph
+        XCTAssertTrue(restore.hasPrefix("hugepage-guard refused to restore domain 'web1'"), restore)
+        XCTAssertTrue(restore.hasSuffix("then restore it again."), restore)
+        let migrate = report(demand2M([(nil, 8)], domain: "web1"), pool, op: "migrate").refusalParagraph
+        XCTAssertTrue(migrate.hasPrefix("hugepage-guard refused to migrate in domain 'web1'"), migrate)
+        XCTAssertTrue(migrate.hasSuffix("then migrate it again."), migrate)
+    }
+
     func testRefusal_nonDefaultPageSize_fixIsTheSysfsLine() {
         var pool = HugepagePool(sizes: [kib1G: PagePool(sizeKiB: kib1G, nr: 2, free: 1, resv: 0, surplus: 0)],
                                 mounts: [HugetlbfsMount(path: "/dev/hugepages1G", pageSizeKiB: kib1G)], kernelDefaultKiB: 2048)
