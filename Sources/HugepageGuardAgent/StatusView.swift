@@ -8,7 +8,7 @@ public enum StatusView {
         let header = ["page size", "node", "total", "free", "in flight", "committed", "drift", "reserve", "headroom"]
         var rows: [[String]] = []
         for r in report.rows where r.total > 0 || r.committed > 0 || r.reservedInFlight > 0 {
-            rows.append([size(r.pageSizeKiB), r.node.map(String.init) ?? "all", "\(r.total)", "\(r.free)", "\(r.reservedInFlight)",
+            rows.append([shortPageSize(kib: r.pageSizeKiB), r.node.map(String.init) ?? "all", "\(r.total)", "\(r.free)", "\(r.reservedInFlight)",
                          "\(r.committed)", r.drift.map { $0 > 0 ? "+\($0)" : "\($0)" } ?? "?", "\(r.hostReserve)", "\(r.headroom)"])
         }
         if rows.isEmpty {
@@ -25,7 +25,7 @@ public enum StatusView {
         } else {
             var drows: [[String]] = [["domain", "uuid", "pages", "nodes"]]
             for d in report.hugepageDomains {
-                let pages = d.demand.pageSizes.map { "\(d.demand.pages(ofSize: $0)) × \(size($0))" }.joined(separator: ", ")
+                let pages = d.demand.pageSizes.map { "\(d.demand.pages(ofSize: $0)) × \(shortPageSize(kib: $0))" }.joined(separator: ", ")
                 let nodes = d.demand.items.contains { $0.hostNodes == nil } ? "any"
                     : NodeSet(d.demand.items.compactMap(\.hostNodes).flatMap(\.ids)).description
                 drows.append([d.name, d.uuid, pages, nodes])
@@ -47,11 +47,11 @@ public enum StatusView {
         report.findings.compactMap { f -> String? in
             switch f {
             case let .nonLibvirtConsumer(s, p):
-                return "\(p) × \(size(s)) pages are in use by something other than a running VM or a libvirt hugetlbfs file."
+                return "\(p) × \(shortPageSize(kib: s)) pages are in use by something other than a running VM or a libvirt hugetlbfs file."
             case let .missingPages(s, p):
-                return "running VMs should hold \(p) × \(size(s)) pages more than the kernel shows in use."
+                return "running VMs should hold \(p) × \(shortPageSize(kib: s)) pages more than the kernel shows in use."
             case let .leakedFile(file):
-                return "\(file.path) holds \(file.pages) × \(size(file.pageSizeKiB)) pages and belongs to no running VM (leaked; delete it)."
+                return "\(file.path) holds \(file.pages) × \(shortPageSize(kib: file.pageSizeKiB)) pages and belongs to no running VM (leaked; delete it)."
             case let .staleLedgerEntry(d, s, reason):
                 return "ledger entry for \(d) (\(s)) is stale: \(reason); the agent removes it."
             case let .adopted(d, _, _):
@@ -59,7 +59,7 @@ public enum StatusView {
             case .commitmentChanged(let d, _, _, _):
                 return "the ledger's pages for \(d) differ from its live XML (memory hotplug); the agent updates it."
             case let .belowReserve(s, node, available, reserve):
-                return "\(size(s)) pool\(node.map { " on node \($0)" } ?? ""): \(available) pages available, below the host reserve of \(reserve)."
+                return "\(shortPageSize(kib: s)) pool\(node.map { " on node \($0)" } ?? ""): \(available) pages available, below the host reserve of \(reserve)."
             }
         }
     }
@@ -85,10 +85,6 @@ public enum StatusView {
         }
         return .object([("pools", .array(pools)), ("domains", .array(domains)), ("leakedFiles", .array(leaked)),
                         ("warnings", .array((warnings(report) + ledgerWarnings).map { .string($0) }))])
-    }
-
-    static func size(_ kib: UInt64) -> String {
-        kib % (1024 * 1024) == 0 ? "\(kib / 1024 / 1024)G" : kib % 1024 == 0 ? "\(kib / 1024)M" : "\(kib)K"
     }
 
     static func render(_ rows: [[String]]) -> String {
