@@ -14,12 +14,19 @@ public enum Logfmt {
         // Most values are plain ASCII words: check bytes first, scalars only if needed.
         let plain = !v.isEmpty && v.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7f && $0 != UInt8(ascii: "=") && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
         if plain { return v }
-        let needsQuotes = v.isEmpty || v.unicodeScalars.contains {
-            $0 == " " || $0 == "=" || $0 == "\"" || $0 == "\\" || $0.value < 0x20 || $0.value == 0x7f
-                || ($0.value >= 0x80 && $0.properties.generalCategory == .control)
-                || $0 == "\u{2028}" || $0 == "\u{2029}"
-        }
-        guard needsQuotes else { return v }
+        let needsQuotes = v.isEmpty || v.unicodeScalars.contains { $0 == " " || $0 == "=" || $0 == "\"" || $0 == "\\" || isUnprintable($0) }
+        return needsQuotes ? quoted(v) : v
+    }
+
+    /// Characters that must never appear raw: they could end or fake a line.
+    static func isUnprintable(_ s: Unicode.Scalar) -> Bool {
+        s.value < 0x20 || s.value == 0x7f || (s.value >= 0x80 && s.properties.generalCategory == .control)
+            || s == "\u{2028}" || s == "\u{2029}"
+    }
+
+    /// `v` in double quotes with `"`, `\\` and unprintable characters escaped. The result is
+    /// also a valid JSON string, so JSON uses it too.
+    static func quoted(_ v: String) -> String {
         var out = "\""
         for s in v.unicodeScalars {
             switch s {
@@ -29,8 +36,7 @@ public enum Logfmt {
             case "\r": out += "\\r"
             case "\t": out += "\\t"
             default:
-                if s.value < 0x20 || s.value == 0x7f || s.properties.generalCategory == .control
-                    || s == "\u{2028}" || s == "\u{2029}" {
+                if isUnprintable(s) {
                     let hex = String(s.value, radix: 16)
                     out += "\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
                 } else {

@@ -63,3 +63,13 @@ final class LogfmtTests: XCTestCase {
         XCTAssertEqual(Logfmt.parse("")?.count, 0)
     }
 }
+
+final class JSONStringTests: XCTestCase {
+    func testJSONString_withQuotesControlsAndLineSeparators_parsesBackToTheSameText() throws {
+        let tricky = "web\"1\\\n\t\u{1}\u{7f}\u{85}\u{2028}é🙂"
+        let rendered = JSON.object([("domain", .string(tricky))]).rendered()
+        XCTAssertFalse(rendered.contains("\n"), rendered)
+        let parsed = try JSONSerialization.jsonObject(with: Data(rendered.utf8)) as? [String: String]
+        XCTAssertEqual(parsed?["domain"], tricky)
+    }
+}
