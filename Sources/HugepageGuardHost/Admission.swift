@@ -11,72 +11,77 @@ public struct Admission: Sendable {
         /// The domain takes no hugepages: nothing else was read.
         case noHugepages(DomainSpec)
         case decided(DomainSpec, DecisionReport, notes: [String])
-        /// The guard could not decide. `input` says whether the fault was in what it was
-        /// given (the XML) or in the host (config, pool, ledger).
-        case failed(domain: String?, message: String, input: Bool)
+        /// The guard could not decide: bad XML, config, pool or ledger.
+        case failed(message: String)
     }
 
-    /// Decides for `xml`. With `reserveAs`, the reservation is taken in the ledger under
-    /// its lock, for that hook operation and libvirtd; without it nothing is written.
+    /// Decides for `xml`. With `reserve`, the decision is made under the ledger's lock and
+    /// an admitted start's reservation is recorded for `owner` (the libvirtd running the
+    /// hook); without it nothing is written.
     public func decide(xml: String, operation: String, reserveFor owner: ProcessRef?, reserve: Bool) -> Outcome {
         let spec: DomainSpec
         do { spec = try DomainSpec(xml: xml) } catch {
-            return .failed(domain: nil, message: "cannot read the domain XML: \(error)", input: true)
+            return .failed(message: "cannot read the domain XML: \(error)")
         }
         guard spec.mayUseHugepages else { return .noHugepages(spec) }
 
         let config: GuardConfig
         do { config = try ConfigFile.load(path: environment.configPath) } catch {
-            return .failed(domain: spec.name, message: "the config file is broken, so the guard will not guess: \(error). Fix the file and start the domain again", input: false)
-        }
-        let pool: HugepagePool
-        do { pool = try SysfsPoolReader(environment: environment).read() } catch {
-            return .failed(domain: spec.name, message: "cannot read the hugepage pool: \(error)", input: false)
-        }
-        let demand = DomainDemand(spec: spec, context: pool.context(basePageKiB: GuardEnvironment.basePageKiB))
-        func input(_ inFlight: [DemandItem]) -> AdmissionInput {
-            AdmissionInput(demand: demand, pool: pool, inFlight: inFlight, config: config,
-                           domainPolicy: spec.policyOverride, memfd: spec.memfdSource)
-        }
-        func report(_ d: Decision) -> DecisionReport {
-            DecisionReport(decision: d, pool: pool, operation: operation)
+            return .failed(message: "the config file is broken, so the guard will not guess: \(error). Fix the file and start the domain again")
         }
         let store = LedgerStore(directory: environment.stateDir(config: config))
 
+        // The pool and the ledger are one snapshot: read the pool under the ledger's lock.
+        // Read before it, a start could decide on a free count taken before another start's
+        // `started begin` stopped its reservation from counting, and count those pages twice
+        // as free.
+        func decideNow(inFlight: [DemandItem], notes: [String]) -> Outcome {
+            let pool: HugepagePool
+            do { pool = try SysfsPoolReader(environment: environment).read() } catch {
+                return .failed(message: "cannot read the hugepage pool: \(error)")
+            }
+            let demand = DomainDemand(spec: spec, context: pool.context(basePageKiB: GuardEnvironment.basePageKiB))
+            let decision = Decision.evaluate(AdmissionInput(
+                demand: demand, pool: pool, inFlight: inFlight, config: config,
+                domainPolicy: spec.policyOverride, memfd: spec.memfdSource))
+            return .decided(spec, DecisionReport(decision: decision, pool: pool, operation: operation), notes: notes)
+        }
+
         guard reserve else {
-            var notes: [String] = []
             let ledger: Ledger
+            var notes: [String] = []
             do { ledger = try store.read() } catch {
                 notes.append("ignoring the reservation ledger: \(error)")
                 ledger = Ledger()
             }
-            return .decided(spec, report(Decision.evaluate(input(ledger.inFlight(excluding: spec.name)))), notes: notes)
+            return decideNow(inFlight: ledger.inFlight(excluding: spec.name), notes: notes)
         }
 
         do {
             return try store.withLock { ledger, load in
-                var notes: [String] = []
                 if case let .corrupt(aside, error) = load {
                     // Reservations in the bad file are unknown, so no decision is safe now.
                     ledger.refusals += 1
-                    return .failed(domain: spec.name, message: "the reservation ledger \(store.ledgerPath) was corrupt (\(error)); it was moved to \(aside) and a fresh one started. Start the domain again", input: false)
+                    return .failed(message: "the reservation ledger \(store.ledgerPath) was corrupt (\(error)); it was moved to \(aside) and a fresh one started. Start the domain again")
                 }
                 let now = BootClock.now()
-                for gone in ledger.expire(now: now, timeout: config.reservationTimeout, isAlive: { ProcessTable.isAlive($0) }) {
-                    notes.append(Logfmt.line(["level": "warning", "event": "reservation-expired", "domain": gone.domain,
-                                              "op": gone.operation, "age_s": String(now - gone.since)]))
+                let notes = ledger.expire(now: now, timeout: config.reservationTimeout, isAlive: { ProcessTable.isAlive($0) }).map {
+                    Logfmt.line(["level": "warning", "event": "reservation-expired", "domain": $0.domain,
+                                 "op": $0.operation, "age_s": String(now - $0.since)])
                 }
-                let decision = Decision.evaluate(input(ledger.inFlight(excluding: spec.name)))
+                let outcome = decideNow(inFlight: ledger.inFlight(excluding: spec.name), notes: notes)
+                guard case let .decided(spec, report, _) = outcome else { return outcome }
+                let decision = report.decision
                 if decision.verdict == .admit && decision.policy != .off {
                     ledger.reserve(LedgerEntry(domain: spec.name, uuid: spec.uuid, state: .reserved, operation: operation,
-                                               since: now, owner: owner, items: demand.items))
+                                               since: now, owner: owner, items: decision.demand.items))
                 } else if decision.verdict == .refuse {
                     ledger.refusals += 1
                 }
-                return .decided(spec, report(decision), notes: notes)
+                return outcome
             }
         } catch {
-            return .failed(domain: spec.name, message: "cannot use the reservation ledger: \(error)", input: false)
+            return .failed(message: "cannot use the reservation ledger: \(error)")
         }
     }
 }

@@ -56,7 +56,7 @@ case .decide:
             exit(1)
         }
         exit(0)
-    case let .failed(_, message, _):
+    case let .failed(message):
         log.write(Logfmt.line(["level": "error", "event": "decision", "op": operation, "decision": "refuse",
                                "domain": domain, "error": message]), level: .error)
         StandardStream.error("hugepage-guard refused to \(operation == "prepare" ? "start" : operation) domain '\(domain)': \(message).\n")

@@ -55,7 +55,7 @@ struct CheckCommand: ParsableCommand {
                 print(HumanReport(report).text)
             }
             if report.decision.verdict == .refuse { throw ExitCode(1) }
-        case let .failed(_, message, _):
+        case let .failed(message):
             throw BadInput(message)
         }
     }
