@@ -115,11 +115,9 @@ public struct DomainDemand: Equatable, Sendable {
                                      explicitPage: device.pageSizeKiB, nodes: device.sourceNodes,
                                      countedKiB: device.requestedKiB ?? 0))
             case .nvdimm, .virtioPmem, .sgxEpc:
-                // File- or EPC-backed: they take no hugepages.
-                var b = make(id: id, sizeKiB: device.sizeKiB, cell: device.targetNode,
-                             explicitPage: context.basePageKiB, nodes: device.sourceNodes)
-                b.pageSizeKiB = nil
-                backends.append(b)
+                // File- or EPC-backed: they take no hugepages, as a base-size page says.
+                backends.append(make(id: id, sizeKiB: device.sizeKiB, cell: device.targetNode,
+                                     explicitPage: context.basePageKiB, nodes: device.sourceNodes))
             }
         }
 

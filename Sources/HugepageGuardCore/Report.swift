@@ -15,8 +15,9 @@ public struct DecisionReport: Sendable {
     /// One paragraph an admin can act on: what was refused, each shortfall in figures,
     /// and the exact command that fixes it.
     public var refusalParagraph: String {
+        let verbs = Self.verbs(operation: operation)
         let verb = decision.verdict == .refuse && operation != "check"
-            ? "refused to \(operationVerb)" : "would refuse to \(operationVerb)"
+            ? "refused to \(verbs.refused)" : "would refuse to \(verbs.refused)"
         var sentences = ["hugepage-guard \(verb) domain '\(domain)': the hugepage pool can't hold it."]
         var fixes: [String] = []
         for reason in decision.reasons {
@@ -34,23 +35,17 @@ public struct DecisionReport: Sendable {
             }
         }
         var text = sentences.joined(separator: " ")
-        if !fixes.isEmpty { text += " Fix: " + fixes.joined(separator: "; ") + ", then \(retryVerb) it again." }
+        if !fixes.isEmpty { text += " Fix: " + fixes.joined(separator: "; ") + ", then \(verbs.retry) it again." }
         return text
     }
 
-    private var operationVerb: String {
+    /// What a refusal of this hook operation stops, and what to do again after the fix:
+    /// ("migrate in", "migrate"), ("restore", "restore"), else ("start", "start").
+    public static func verbs(operation: String) -> (refused: String, retry: String) {
         switch operation {
-        case "migrate": return "migrate in"
-        case "restore": return "restore"
-        default: return "start"
-        }
-    }
-
-    private var retryVerb: String {
-        switch operation {
-        case "migrate": return "migrate"
-        case "restore": return "restore"
-        default: return "start"
+        case "migrate": return ("migrate in", "migrate")
+        case "restore": return ("restore", "restore")
+        default: return ("start", "start")
         }
     }
 

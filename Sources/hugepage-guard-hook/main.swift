@@ -59,7 +59,7 @@ case .decide:
     case let .failed(message):
         log.write(Logfmt.line(["level": "error", "event": "decision", "op": operation, "decision": "refuse",
                                "domain": domain, "error": message]), level: .error)
-        StandardStream.error("hugepage-guard refused to \(operation == "prepare" ? "start" : operation) domain '\(domain)': \(message).\n")
+        StandardStream.error("hugepage-guard refused to \(DecisionReport.verbs(operation: operation).refused) domain '\(domain)': \(message).\n")
         exit(1)
     }
 
