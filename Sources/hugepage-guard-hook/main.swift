@@ -37,13 +37,16 @@ let log = SystemLog(identifier: "hugepage-guard-hook",
 
 switch step {
 case .decide:
-    let xml: String
-    do { xml = try FileSystem.readAll(fd: 0, path: "<stdin>") } catch {
-        xml = ""
+    let outcome: Admission.Outcome
+    do {
+        let xml = try FileSystem.readAll(fd: 0, path: "<stdin>")
+        // With no libvirt daemon above us (a test, a manual run) only the timeout expires it.
+        let owner = ProcessTable.libvirtDaemonAncestor()
+        outcome = Admission(environment: environment).decide(xml: xml, operation: operation, reserveFor: owner, reserve: true)
+    } catch {
+        outcome = .failed(message: "cannot read the domain XML from stdin: \(error)")
     }
-    // With no libvirt daemon above us (a test, a manual run) only the timeout expires it.
-    let owner = ProcessTable.libvirtDaemonAncestor()
-    switch Admission(environment: environment).decide(xml: xml, operation: operation, reserveFor: owner, reserve: true) {
+    switch outcome {
     case .noHugepages(let spec):
         log.write(Logfmt.line(["level": "info", "event": "decision", "op": operation, "decision": "admit",
                                "domain": spec.name, "pages": "0"]), level: .info)
@@ -68,7 +71,11 @@ case .started, .release:
     let config = (try? ConfigFile.load(path: environment.configPath)) ?? GuardConfig()
     let store = LedgerStore(directory: environment.stateDir(config: config))
     do {
-        let line: String? = try store.withLock { ledger, _ in
+        let line: String? = try store.withLock { ledger, load in
+            if case let .corrupt(aside, error) = load {
+                log.write(Logfmt.line(["level": "error", "event": "ledger-corrupt", "op": operation, "domain": domain,
+                                       "error": "\(error)", "moved_to": aside]), level: .error)
+            }
             if step == .started {
                 return ledger.markStarted(domain: domain, at: BootClock.now())
                     ? Logfmt.line(["level": "info", "event": "reservation-committed", "domain": domain]) : nil

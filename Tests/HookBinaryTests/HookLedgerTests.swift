@@ -76,6 +76,18 @@ final class HookLedgerTests: XCTestCase {
         XCTAssertEqual(h.ledger()?.entry(domain: "vm1")?.state, .reserved)
     }
 
+    func testCorruptLedger_atReleaseEnd_isMovedAsideAndLogged_andTheHookStillExitsZero() throws {
+        let h = try HookHarness(self)
+        try FileManager.default.createDirectory(atPath: h.stateDir, withIntermediateDirectories: true)
+        try Data("not a ledger\n".utf8).write(to: URL(fileURLWithPath: h.ledgerPath))
+        let r = try h.hook("vm1", "release", "end", stdin: "")
+        XCTAssertEqual(r.status, 0)
+        XCTAssertEqual(r.stdout + r.stderr, "")
+        let logged = h.logLines.filter { $0["event"] == "ledger-corrupt" }
+        XCTAssertEqual(logged.map { $0["domain"] }, ["vm1"])
+        XCTAssertTrue(logged.first?["moved_to"]?.hasPrefix(h.stateDir + "/ledger.corrupt.") ?? false, "\(logged)")
+    }
+
     func testParallelPrepareBegins_admitASetWhoseSumFits() throws {
         let h = try HookHarness(self)
         // Ten VMs of 16 pages each against 64 free pages: exactly four fit.
