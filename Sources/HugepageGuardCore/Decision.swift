@@ -92,18 +92,10 @@ extension Decision {
         let vm = input.demand.items.filter { $0.pageSizeKiB == size }
         let others = input.inFlight.filter { $0.pageSizeKiB == size }
         let reserves = input.config.reserves.filter { $0.pageSizeKiB == size }
-        var base: [Placement.Group] = [group(nil, pool.resv)]
-        base += others.map { group($0.hostNodes, $0.pages) }
-        base += reserves.map { group($0.node.map { NodeSet([$0]) }, $0.pages) }
-        let placement = Placement(capacity: capacity)
-        let vmPages = vm.reduce(0) { $0 + $1.pages }
-        let placedWith = placement.maxPlaced(base + vm.map { group($0.hostNodes, $0.pages) })
-        let placedWithout = placement.maxPlaced(base)
-        let deficit = vmPages - min(vmPages, placedWith - placedWithout)
 
-        // Each (size, nodes) the VM asks for must also fit on its own, counting the kernel's
-        // `resv` against its nodes: where those pages will be faulted from is unknown, so
-        // assume the worst. These are the figures the refusal shows.
+        // Each (size, nodes) the VM asks for must fit on its own, counting the kernel's `resv`
+        // against its nodes: where those pages will be faulted from is unknown, so assume the
+        // worst. These are the figures a refusal shows.
         func within(_ nodes: NodeSet?, _ item: NodeSet?) -> Bool {
             guard let nodes else { return true }
             guard let item else { return false }
@@ -111,25 +103,32 @@ extension Decision {
         }
         var result: [Shortfall] = []
         for item in vm {
-            let idx = indices(item.hostNodes)
-            let freeThere = idx.reduce(UInt64(0)) { $0 + capacity[$1] }
+            let freeThere = indices(item.hostNodes).reduce(UInt64(0)) { $0 + capacity[$1] }
             let free = freeThere > pool.resv ? freeThere - pool.resv : 0
             let reserved = others.filter { within(item.hostNodes, $0.hostNodes) }.reduce(0) { $0 + $1.pages }
-            let reserve = reserves.filter { r in
-                r.node == nil || item.hostNodes == nil || item.hostNodes!.contains(r.node!)
-            }.reduce(0) { $0 + $1.pages }
+            let reserve = reserves.filter { r in r.node.map { item.hostNodes?.contains($0) ?? true } ?? true }
+                .reduce(0) { $0 + $1.pages }
             let usable = free > reserved + reserve ? free - reserved - reserve : 0
             if item.pages > usable {
                 result.append(Shortfall(pageSizeKiB: size, hostNodes: item.hostNodes, needed: item.pages, free: free,
                                         reservedByOtherStarts: reserved, hostReserve: reserve, short: item.pages - usable))
             }
         }
-        if result.isEmpty && deficit > 0 {
-            // Each part fits alone but not all together: report the size as a whole.
-            let reserved = others.reduce(0) { $0 + $1.pages }
-            let reserve = reserves.reduce(0) { $0 + $1.pages }
+        guard result.isEmpty else { return result }
+
+        // Each part fits alone; do they fit together, beside everything else on the nodes?
+        var base: [Placement.Group] = [group(nil, pool.resv)]
+        base += others.map { group($0.hostNodes, $0.pages) }
+        base += reserves.map { group($0.node.map { NodeSet([$0]) }, $0.pages) }
+        let placement = Placement(capacity: capacity)
+        let vmPages = vm.reduce(0) { $0 + $1.pages }
+        let placed = placement.maxPlaced(base + vm.map { group($0.hostNodes, $0.pages) }) - placement.maxPlaced(base)
+        let deficit = vmPages - min(vmPages, placed)
+        if deficit > 0 {
+            // Reported for the size as a whole.
             result.append(Shortfall(pageSizeKiB: size, hostNodes: nil, needed: vmPages, free: pool.available,
-                                    reservedByOtherStarts: reserved, hostReserve: reserve, short: deficit))
+                                    reservedByOtherStarts: others.reduce(0) { $0 + $1.pages },
+                                    hostReserve: reserves.reduce(0) { $0 + $1.pages }, short: deficit))
         }
         return result
     }
