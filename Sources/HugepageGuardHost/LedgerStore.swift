@@ -56,7 +56,8 @@ public struct LedgerStore: Sendable {
             do {
                 ledger = try LedgerCodec.decode(text)
             } catch {
-                let aside = ledgerPath + ".corrupt.\(BootClock.now())"
+                // Boot time and pid: a second corruption can never overwrite the first one set aside.
+                let aside = ledgerPath + ".corrupt.\(BootClock.now()).\(getpid())"
                 if rename(ledgerPath, aside) != 0 { throw LedgerStoreError.io(HostError(path: ledgerPath, errno: errno)) }
                 load = .corrupt(quarantinedTo: aside, error: error)
                 ledger = Ledger()
