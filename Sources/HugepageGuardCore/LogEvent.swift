@@ -1,0 +1,51 @@
+/// Every `event=` name that the hook and the agent write to the log, in one spelling
+/// (snake_case), so an admin's `journalctl | grep event=...` matches both.
+///
+/// Add a case here for a new kind of line; the README's event reference lists each one
+/// with its fields, and a test keeps the two in step.
+public enum LogEvent: String, CaseIterable, Sendable {
+    // The hook.
+    /// One admission decision (admit or refuse), or a failure to decide.
+    case decision
+    /// `started begin`: the reservation stopped counting (QEMU holds the pages now).
+    case reservationCommitted = "reservation_committed"
+    /// `release end`: the reservation was dropped.
+    case reservationReleased = "reservation_released"
+    /// A reservation whose libvirtd died or that outlived `reservation_timeout`.
+    case reservationExpired = "reservation_expired"
+    /// The ledger file could not be parsed; it was moved aside.
+    case ledgerCorrupt = "ledger_corrupt"
+    /// The ledger could not be read or written.
+    case ledgerError = "ledger_error"
+
+    // The agent: its own life and its connection.
+    case agentStarting = "agent_starting"
+    case agentStopping = "agent_stopping"
+    case libvirtConnected = "libvirt_connected"
+    case libvirtDisconnected = "libvirt_disconnected"
+    case libvirtConnectFailed = "libvirt_connect_failed"
+    case unparsableDomainXML = "unparsable_domain_xml"
+    case reconciled
+    case reconcileFailed = "reconcile_failed"
+    case metricsWriteFailed = "metrics_write_failed"
+
+    // The agent: libvirt's domain events, one line each, named after libvirt's event.
+    case defined, undefined, started, suspended, resumed, stopped, shutdown, pmsuspended, crashed
+    case deviceAdded = "device_added"
+    case deviceRemoved = "device_removed"
+    case memoryDeviceSizeChange = "memory_device_size_change"
+
+    // The agent: reconciliation findings (each also has a `<name>_cleared` line when the
+    // condition goes away).
+    case drift
+    case leakedHugetlbfsFile = "leaked_hugetlbfs_file"
+    case ledgerEntryRemoved = "ledger_entry_removed"
+    case adopted
+    case commitmentChanged = "commitment_changed"
+    case poolBelowReserve = "pool_below_reserve"
+}
+
+/// The severity of a log line; the syslog priority is derived from it.
+public enum LogLevel: String, Sendable, CaseIterable {
+    case info, warning, error
+}
