@@ -10,11 +10,13 @@ public struct GuardConfig: Equatable, Sendable {
     public var reconcileInterval: Int64 = 60
     /// Where the agent writes Prometheus metrics (node-exporter textfile collector).
     public var metricsPath: String = "/var/lib/prometheus/node-exporter/hugepage_guard.prom"
+    /// The `pool.*` keys: growing the pool on demand (off by default).
+    public var growth = GrowthConfig()
 
     public init() {}
 
     public static let knownKeys = ["policy", "reserve.<size>", "reserve.<size>.node<N>", "state_dir",
-                                   "reservation_timeout", "agent.reconcile_interval", "agent.metrics_path"]
+                                   "reservation_timeout", "agent.reconcile_interval", "agent.metrics_path"] + GrowthConfig.knownKeys
 
     /// Reserve for `pageSizeKiB` that applies anywhere (`node == nil`) or on one node.
     public func reserve(pageSizeKiB: UInt64, node: Int?) -> UInt64 {
@@ -40,7 +42,7 @@ public struct GuardConfig: Equatable, Sendable {
             if let hash = value.firstIndex(of: "#") { value = value[..<hash].trimmingCharacters(in: " \t") }
             if value.isEmpty { throw fail("'\(key)' has no value") }
             // reserve.2M and reserve.2048kB are the same key.
-            let canonical = key.hasPrefix("reserve.") ? canonicalReserveKey(key) ?? key : key
+            let canonical = key.hasPrefix("reserve.") ? canonicalReserveKey(key) ?? key : GrowthConfig.canonicalKey(key)
             if let first = seen[canonical] { throw fail("'\(key)' is set twice (first on line \(first))") }
             seen[canonical] = lineNo
 
@@ -73,6 +75,8 @@ public struct GuardConfig: Equatable, Sendable {
                 }
                 guard let pages = UInt64(value) else { throw fail("\(key) '\(value)' must be a whole number of pages") }
                 config.reserves.append(HostReserve(pageSizeKiB: size, node: node, pages: pages))
+            case _ where GrowthConfig.owns(key):
+                do { try config.growth.apply(key: key, value: value) } catch { throw fail(error.message) }
             default:
                 throw fail("unknown key '\(key)' (known keys: \(knownKeys.joined(separator: ", ")))")
             }
