@@ -16,6 +16,9 @@ public struct DomainSpec: Equatable, Sendable {
     public var memoryDevices: [MemoryDevice]
     /// Our own `<metadata>` element, if present.
     public var policyOverride: Policy?
+    /// `grow="off"` (or `"on"`) on our `<metadata>` element: whether the pool may grow for
+    /// this domain; nil follows the host's `pool.grow`.
+    public var growOverride: Bool? = nil
 
     public init(name: String, uuid: String? = nil, memoryKiB: UInt64, hugepages: [HugepageRequest]? = nil,
                 memfdSource: Bool = false, cells: [GuestCell] = [], numatune: Numatune = Numatune(),

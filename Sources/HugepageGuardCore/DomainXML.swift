@@ -145,17 +145,27 @@ extension DomainSpec {
         }
 
         var policy: Policy?
+        var grow: Bool?
         for el in root.child("metadata")?.elements ?? [] where el.name == "guard" && el.namespace == metadataNamespace {
-            guard let text = el["policy"], let p = Policy(rawValue: text) else {
-                throw .invalid(element: "<metadata><guard policy>", value: el["policy"] ?? "",
-                               reason: "must be one of enforce, warn, off")
+            if el["policy"] != nil || el["grow"] == nil {
+                guard let text = el["policy"], let p = Policy(rawValue: text) else {
+                    throw .invalid(element: "<metadata><guard policy>", value: el["policy"] ?? "",
+                                   reason: "must be one of enforce, warn, off")
+                }
+                policy = p
             }
-            policy = p
+            if let text = el["grow"] {
+                guard text == "on" || text == "off" else {
+                    throw .invalid(element: "<metadata><guard grow>", value: text, reason: "must be on or off")
+                }
+                grow = text == "on"
+            }
         }
 
         self.init(name: name, uuid: root.child("uuid")?.text.trimmingCharacters(in: " \t\n"),
                   memoryKiB: memoryKiB, hugepages: hugepages, memfdSource: memfd, cells: cells,
                   numatune: numatune, memoryDevices: devices, policyOverride: policy)
+        self.growOverride = grow
     }
 }
 
