@@ -32,6 +32,9 @@ public struct LedgerEntry: Equatable, Sendable {
     /// The libvirtd that ran the hook; when it is gone the start died with it.
     public var owner: ProcessRef?
     public var items: [DemandItem]
+    /// Pages the hook grew the pool by for this domain and has not given back, per size and
+    /// node (one node, or nil for the size's pool as a whole).
+    public var grown: [DemandItem] = []
 
     public init(domain: String, uuid: String?, state: State, operation: String, since: Int64,
                 owner: ProcessRef?, items: [DemandItem]) {
@@ -107,7 +110,9 @@ public enum LedgerCodec {
             if let uuid = e.uuid { out += " uuid=" + Logfmt.value(uuid) }
             out += " state=" + e.state.rawValue + " op=" + Logfmt.value(e.operation) + " since=" + String(e.since)
             if let owner = e.owner { out += " owner=" + owner.description }
-            out += " demand=" + encode(items: e.items) + "\n"
+            out += " demand=" + encode(items: e.items)
+            if !e.grown.isEmpty { out += " grown=" + encode(items: e.grown) }
+            out += "\n"
         }
         return out
     }
@@ -152,8 +157,13 @@ public enum LedgerCodec {
             guard let d = f["demand"], let items = decode(items: d) else {
                 throw LedgerError(line: lineNo, reason: "demand is not size@nodes:pages;…")
             }
-            ledger.entries.append(LedgerEntry(domain: domain, uuid: f["uuid"], state: state, operation: f["op"] ?? "prepare",
-                                              since: since, owner: owner, items: items))
+            var entry = LedgerEntry(domain: domain, uuid: f["uuid"], state: state, operation: f["op"] ?? "prepare",
+                                    since: since, owner: owner, items: items)
+            if let g = f["grown"] {
+                guard let grown = decode(items: g) else { throw LedgerError(line: lineNo, reason: "grown is not size@node:pages;…") }
+                entry.grown = grown
+            }
+            ledger.entries.append(entry)
         }
         if !sawHeader && !text.isEmpty { throw LedgerError(line: 1, reason: "no 'hugepage-guard ledger v1' header") }
         return ledger
