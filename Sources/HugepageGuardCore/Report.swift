@@ -5,6 +5,8 @@ public struct DecisionReport: Sendable {
     public var pool: HugepagePool
     /// The hook operation (`prepare`, `migrate`, `restore`), or `check`.
     public var operation: String
+    /// What growing the pool did for this start, when it was tried.
+    public var growth: GrowthOutcome? = nil
 
     public init(decision: Decision, pool: HugepagePool, operation: String) {
         self.decision = decision; self.pool = pool; self.operation = operation
@@ -34,6 +36,7 @@ public struct DecisionReport: Sendable {
                 fixes.append(fixCommand(s))
             }
         }
+        if let g = growth?.refusalText { sentences.append(g.sentence); fixes.append(g.fix) }
         var text = sentences.joined(separator: " ")
         if !fixes.isEmpty { text += " Fix: " + fixes.joined(separator: "; ") + ", then \(verbs.retry) it again." }
         return text
@@ -95,6 +98,7 @@ public struct DecisionReport: Sendable {
             if case .unsupportedPageSize(let kib) = reason { f.append(("unsupported", "\(kib)kB")) }
         }
         if decision.demand.isZero { f.append(("pages", "0")) }
+        if let growth { f.append(("grow", growth.metricResult)) }
         return Logfmt.line(f)
     }
 
@@ -120,6 +124,7 @@ public struct DecisionReport: Sendable {
             })),
             ("reasons", .array(decision.reasons.map(Self.json))),
             ("message", decision.fits ? .null : .string(refusalParagraph)),
+            ("growth", growth.map { .string($0.metricResult) } ?? .null),
         ])
     }
 
