@@ -4,7 +4,11 @@ import HugepageGuardCore
 /// demand, config, pool, ledger, decision.
 public struct Admission: Sendable {
     public var environment: GuardEnvironment
-    public init(environment: GuardEnvironment) { self.environment = environment }
+    /// Where pool growth writes; nil: the real sysfs under the environment's root.
+    public var poolWriter: (any PoolWriter)?
+    public init(environment: GuardEnvironment, poolWriter: (any PoolWriter)? = nil) {
+        self.environment = environment; self.poolWriter = poolWriter
+    }
 
     /// What came of one admission.
     public enum Outcome {
@@ -65,16 +69,33 @@ public struct Admission: Sendable {
                     return .failed(message: "the reservation ledger \(store.ledgerPath) was corrupt (\(error)); it was moved to \(aside) and a fresh one started. Start the domain again")
                 }
                 let now = BootClock.now()
-                let notes = ledger.expire(now: now, timeout: config.reservationTimeout, isAlive: { ProcessTable.isAlive($0) }).map {
+                let expired = ledger.expire(now: now, timeout: config.reservationTimeout, isAlive: { ProcessTable.isAlive($0) })
+                for e in expired { ledger.holdGrown(e, grown: e.grown.compactMap(GrowStep.init(item:)), now: now) }
+                var notes = expired.map {
                     Logfmt.line(["level": "warning", "event": "reservation-expired", "domain": $0.domain,
                                  "op": $0.operation, "age_s": String(now - $0.since)])
                 }
-                let outcome = decideNow(inFlight: ledger.inFlight(excluding: spec.name), notes: notes)
+                var outcome = decideNow(inFlight: ledger.inFlight(excluding: spec.name), notes: notes)
+                // Growth: under this lock, so parallel starts never grow twice for one shortfall.
+                var grown: [GrowStep] = []
+                if case let .decided(s, report, _) = outcome, report.decision.verdict == .refuse, report.decision.policy == .enforce,
+                   config.growth.grow, s.growOverride != false {
+                    let growth = PoolGrowth(environment: environment, stateDir: store.directory, writer: poolWriter)
+                    let result = growth.grow(report: report, config: config) {
+                        guard case let .decided(_, r, _) = decideNow(inFlight: ledger.inFlight(excluding: spec.name), notes: []) else { return nil }
+                        return r
+                    }
+                    notes += result.lines
+                    grown = result.grown
+                    outcome = .decided(s, result.report, notes: notes)
+                }
                 guard case let .decided(spec, report, _) = outcome else { return outcome }
                 let decision = report.decision
                 if decision.verdict == .admit && decision.policy != .off {
-                    ledger.reserve(LedgerEntry(domain: spec.name, uuid: spec.uuid, state: .reserved, operation: operation,
-                                               since: now, owner: owner, items: decision.demand.items))
+                    var entry = LedgerEntry(domain: spec.name, uuid: spec.uuid, state: .reserved, operation: operation,
+                                            since: now, owner: owner, items: decision.demand.items)
+                    entry.grown = ledger.grownPages(domain: spec.name) + grown.map(\.item)
+                    ledger.reserve(entry)
                 } else if decision.verdict == .refuse {
                     ledger.refusals += 1
                 }
