@@ -70,6 +70,7 @@ case .started, .release:
     // Bookkeeping only: whatever goes wrong is logged, and the hook still exits 0.
     let config = (try? ConfigFile.load(path: environment.configPath)) ?? GuardConfig()
     let store = LedgerStore(directory: environment.stateDir(config: config))
+    var growthLines: [(level: String, line: String)] = []
     do {
         let line: String? = try store.withLock { ledger, load in
             if case let .corrupt(aside, error) = load {
@@ -80,11 +81,17 @@ case .started, .release:
                 return ledger.markStarted(domain: domain, at: BootClock.now())
                     ? Logfmt.line(["level": "info", "event": "reservation-committed", "domain": domain]) : nil
             }
-            return ledger.drop(domain: domain).map { _ in
+            let dropped = ledger.drop(domain: domain)
+            if let dropped {
+                growthLines = PoolGrowth(environment: environment, stateDir: store.directory)
+                    .release(dropped, ledger: &ledger, config: config, now: BootClock.now())
+            }
+            return dropped.map { _ in
                 Logfmt.line(["level": "info", "event": "reservation-released", "domain": domain])
             }
         }
         if let line { log.write(line, level: .info) }
+        for g in growthLines { log.write(g.line, level: g.level == "info" ? .info : .warning) }
     } catch {
         log.write(Logfmt.line(["level": "error", "event": "ledger", "op": operation, "domain": domain,
                                "error": "\(error)"]), level: .error)
