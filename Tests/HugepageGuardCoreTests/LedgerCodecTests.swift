@@ -90,3 +90,25 @@ final class LedgerCodecTests: XCTestCase {
         XCTAssertNil(LedgerCodec.decode(items: "2048@x:1"))
     }
 }
+
+final class LedgerGrownCodecTests: XCTestCase {
+    func testGrownPages_roundTrip() throws {
+        var e = LedgerEntry(domain: "web1", uuid: "u", state: .started, operation: "prepare", since: 5, owner: nil,
+                            items: [DemandItem(pageSizeKiB: 2048, hostNodes: nil, pages: 32)])
+        e.grown = [DemandItem(pageSizeKiB: 2048, hostNodes: nil, pages: 30), DemandItem(pageSizeKiB: 1_048_576, hostNodes: NodeSet([1]), pages: 1)]
+        let text = LedgerCodec.encode(Ledger(entries: [e]))
+        XCTAssertTrue(text.contains(" grown=2048@*:30;1048576@1:1"), text)
+        XCTAssertEqual(try LedgerCodec.decode(text).entries, [e])
+    }
+
+    func testAnEntryWithoutGrown_readsAsNothingGrown() throws {
+        let text = LedgerCodec.header + "\nrefusals=0\ndomain=a state=reserved op=prepare since=1 demand=2048@*:4\n"
+        XCTAssertEqual(try LedgerCodec.decode(text).entries.first?.grown, [])
+        XCTAssertFalse(LedgerCodec.encode(try LedgerCodec.decode(text)).contains("grown="))
+    }
+
+    func testBadGrown_isAnError() {
+        let text = LedgerCodec.header + "\ndomain=a state=reserved op=prepare since=1 demand=- grown=zz\n"
+        XCTAssertThrowsError(try LedgerCodec.decode(text)) { XCTAssertTrue("\($0)".contains("grown"), "\($0)") }
+    }
+}
