@@ -1,0 +1,164 @@
+import Foundation
+import HugepageGuardCore
+@testable import HugepageGuardHost
+import XCTest
+
+/// The one-node fixture's 2 MiB pool as a kernel: growing adds free pages to the global and
+/// node 0 counters (at most `grant` per write), shrinking removes free ones.
+final class FixtureKernel: PoolWriter, @unchecked Sendable {
+    let root: String
+    var grant = UInt64.max
+    init(root: String) { self.root = root }
+
+    var base: String { root + "/sys/kernel/mm/hugepages/hugepages-2048kB" }
+    var node: String { root + "/sys/devices/system/node/node0/hugepages/hugepages-2048kB" }
+    func get(_ p: String) -> UInt64 { UInt64((try? String(contentsOfFile: p, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0 }
+    func set(_ p: String, _ v: UInt64) { try? "\(v)\n".write(toFile: p, atomically: false, encoding: .utf8) }
+
+    func count(pageSizeKiB: UInt64, node n: Int?) throws(HostError) -> UInt64 { get((n == nil ? base : node) + "/nr_hugepages") }
+
+    func setCount(_ pages: UInt64, pageSizeKiB: UInt64, node n: Int?) throws(HostError) {
+        let nr = get(base + "/nr_hugepages"), free = get(base + "/free_hugepages")
+        let delta: Int64
+        if pages > nr { delta = Int64(min(pages - nr, grant)) } else { delta = -Int64(min(nr - pages, free)) }
+        for dir in [base, node] {
+            set(dir + "/nr_hugepages", UInt64(Int64(get(dir + "/nr_hugepages")) + delta))
+            set(dir + "/free_hugepages", UInt64(Int64(get(dir + "/free_hugepages")) + delta))
+        }
+    }
+
+    func compact(node: Int?) {}
+
+    func pool() -> (nr: UInt64, free: UInt64) { (get(base + "/nr_hugepages"), get(base + "/free_hugepages")) }
+    func setPool(nr: UInt64, free: UInt64) {
+        for dir in [base, node] { set(dir + "/nr_hugepages", nr); set(dir + "/free_hugepages", free) }
+    }
+}
+
+final class AdmissionGrowthTests: XCTestCase {
+    var root = "", state = "", conf = ""
+    var kernel: FixtureKernel!
+
+    override func setUpWithError() throws {
+        let dir = try temporaryDirectory(self)
+        root = try copyOfFixture("one-node-2m", in: dir)
+        try write("MemTotal:       16315416 kB\nMemFree:         9123456 kB\nMemAvailable:    9000000 kB\nHugepagesize:       2048 kB\n",
+                  to: root + "/proc/meminfo")
+        state = dir + "/state"
+        conf = dir + "/guard.conf"
+        kernel = FixtureKernel(root: root)
+        kernel.setPool(nr: 10, free: 10)
+    }
+
+    func admission() -> Admission {
+        Admission(environment: GuardEnvironment(sysfsRoot: root, stateDirOverride: state, configPath: conf), poolWriter: kernel)
+    }
+
+    let xml = """
+        <domain type='kvm'><name>web1</name><uuid>6f1f0a59-0000-4000-8000-000000000001</uuid><memory unit='MiB'>64</memory>
+        <memoryBacking><hugepages/></memoryBacking></domain>
+        """
+
+    func decide(_ xml: String? = nil) -> (DecisionReport?, [String]) {
+        guard case let .decided(_, report, notes) = admission().decide(xml: xml ?? self.xml, operation: "prepare", reserveFor: nil, reserve: true) else {
+            XCTFail("no decision"); return (nil, [])
+        }
+        return (report, notes)
+    }
+
+    func ledger() throws -> Ledger { try LedgerStore(directory: state).read() }
+
+    func testGrowthOff_refusesAndLeavesThePool() throws {
+        let (report, _) = decide()
+        XCTAssertEqual(report?.decision.verdict, .refuse)
+        XCTAssertNil(report?.growth)
+        XCTAssertEqual(kernel.pool().nr, 10)
+    }
+
+    func testGrowthOn_growsByExactlyTheShortfallAndRecordsIt() throws {
+        try write("pool.grow = on\n", to: conf)
+        let (report, notes) = decide()
+        XCTAssertEqual(report?.decision.verdict, .admit)
+        XCTAssertEqual(report?.growth, .grown([GrowStep(pageSizeKiB: 2048, node: nil, pages: 22)]))
+        XCTAssertEqual(kernel.pool().nr, 32)
+        XCTAssertEqual(try ledger().entry(domain: "web1")?.grown, [DemandItem(pageSizeKiB: 2048, hostNodes: nil, pages: 22)])
+        XCTAssertTrue(notes.contains { $0.contains("event=pool_grown") && $0.contains("grown=2048@any:22") }, "\(notes)")
+        XCTAssertEqual(GrowthCounters.read(directory: state).results["ok"], 1)
+    }
+
+    func testDomainGrowOff_isRefusedWithoutGrowth() throws {
+        try write("pool.grow = on\n", to: conf)
+        let off = xml.replacingOccurrences(of: "</domain>", with: "<metadata><g:guard xmlns:g='\(metadataNamespace)' grow='off'/></metadata></domain>")
+        let (report, _) = decide(off)
+        XCTAssertEqual(report?.decision.verdict, .refuse)
+        XCTAssertEqual(kernel.pool().nr, 10)
+    }
+
+    func testKernelGivesLess_rollsBackEveryPageAndSaysWhy() throws {
+        try write("pool.grow = on\n", to: conf)
+        kernel.grant = 5
+        let (report, notes) = decide()
+        XCTAssertEqual(report?.decision.verdict, .refuse)
+        XCTAssertEqual(kernel.pool().nr, 10, "never larger than before a refused start")
+        XCTAssertEqual(kernel.pool().free, 10)
+        let text = report?.refusalParagraph ?? ""
+        XCTAssertTrue(text.contains("asked the kernel for 22 pages of 2 MiB on any node, it could give 10"), text)
+        XCTAssertTrue(text.contains("fragmented"), text)
+        XCTAssertTrue(notes.contains { $0.contains("event=pool_grow_rollback") }, "\(notes)")
+        XCTAssertNil(try ledger().entry(domain: "web1"))
+    }
+
+    func testCap_refusesBeforeWritingAndNamesIt() throws {
+        try write("pool.grow = on\npool.grow.max.2M = 31\n", to: conf)
+        let (report, _) = decide()
+        XCTAssertEqual(report?.decision.verdict, .refuse)
+        XCTAssertEqual(kernel.pool().nr, 10)
+        XCTAssertTrue(report?.refusalParagraph.contains("pool.grow.max.2M = 31") ?? false, report?.refusalParagraph ?? "")
+        XCTAssertEqual(GrowthCounters.read(directory: state).results["cap"], 1)
+    }
+
+    func testFloor_refusesBeforeWritingAndNamesIt() throws {
+        try write("pool.grow = on\npool.grow.min_available = 9000000K\n", to: conf)
+        let (report, _) = decide()
+        XCTAssertEqual(report?.decision.verdict, .refuse)
+        XCTAssertEqual(kernel.pool().nr, 10)
+        XCTAssertTrue(report?.refusalParagraph.contains("pool.grow.min_available") ?? false, report?.refusalParagraph ?? "")
+    }
+
+    func testRelease_givesBackWhatWasGrown_butNotWhatAnotherStartReserved() throws {
+        try write("pool.grow = on\n", to: conf)
+        _ = decide()
+        XCTAssertEqual(kernel.pool().nr, 32)
+        // Another start reserved 25 of the free pages meanwhile; web1 failed before running.
+        let store = LedgerStore(directory: state)
+        let growth = PoolGrowth(environment: GuardEnvironment(sysfsRoot: root, stateDirOverride: state, configPath: conf),
+                                stateDir: state, writer: kernel)
+        let lines = try store.withLock { ledger, _ -> [(level: String, line: String)] in
+            ledger.reserve(LedgerEntry(domain: "other", uuid: nil, state: .reserved, operation: "prepare", since: 1, owner: nil,
+                                       items: [DemandItem(pageSizeKiB: 2048, hostNodes: nil, pages: 25)]))
+            let e = ledger.drop(domain: "web1")!
+            return growth.release(e, ledger: &ledger, config: try ConfigFile.load(path: conf), now: 7)
+        }
+        XCTAssertEqual(kernel.pool().nr, 25, "7 given back; 15 held for the other start's 25")
+        XCTAssertTrue(lines.contains { $0.line.contains("event=pool_shrunk") && $0.line.contains("2048@any:7") }, "\(lines)")
+        XCTAssertTrue(lines.contains { $0.line.contains("event=pool_shrink_deferred") && $0.line.contains("2048@any:15") }, "\(lines)")
+        let held = try ledger().entries.first { $0.operation == "shrink" }
+        XCTAssertEqual(held?.grown, [DemandItem(pageSizeKiB: 2048, hostNodes: nil, pages: 15)])
+        XCTAssertEqual(try ledger().inFlight(excluding: nil).reduce(0) { $0 + $1.pages }, 25, "the held pages are not in flight")
+    }
+
+    func testRelease_withShrinkOff_keepsThePagesOfARunThatEnded() throws {
+        try write("pool.grow = on\npool.shrink = off\n", to: conf)
+        _ = decide()
+        let store = LedgerStore(directory: state)
+        let growth = PoolGrowth(environment: GuardEnvironment(sysfsRoot: root, stateDirOverride: state, configPath: conf),
+                                stateDir: state, writer: kernel)
+        let lines = try store.withLock { ledger, _ -> [(level: String, line: String)] in
+            ledger.markStarted(domain: "web1", at: 2)
+            let e = ledger.drop(domain: "web1")!
+            return growth.release(e, ledger: &ledger, config: try ConfigFile.load(path: conf), now: 7)
+        }
+        XCTAssertEqual(kernel.pool().nr, 32)
+        XCTAssertTrue(lines.contains { $0.line.contains("event=pool_grown_kept") }, "\(lines)")
+    }
+}
