@@ -238,6 +238,11 @@ public enum GrowthPlanner {
                 fix: "raise \(key) in the config file, or stop another VM")
         }
 
+        func floorOfTotal(_ floor: UInt64) -> String {
+            if case .percent = config.minAvailable { return " (\(humanMemory(kib: floor)))" }
+            return ""
+        }
+
         func floorRefusal(step: GrowStep, room: UInt64, node: Int?, nodes: [Int]? = nil) -> GrowthRefusal {
             let size = step.pageSizeKiB
             let figures = node.flatMap { memory.nodes[$0] } ?? memory.host
@@ -247,7 +252,7 @@ public enum GrowthPlanner {
             let whereText = nodes.map { "on node\($0.count == 1 ? "" : "s") \(NodeSet($0))" } ?? step.placeText
             return GrowthRefusal(
                 limit: .floor, pageSizeKiB: size, node: node, asked: step.pages, allowed: room,
-                detail: "growing the pool by \(pagesText(step.pages)) of \(humanPageSize(kib: size)) (\(humanMemory(kib: needKiB))) \(whereText) would take \(what) (\(humanMemory(kib: figures.availableKiB))) below the floor pool.grow.min_available = \(config.minAvailable) (\(humanMemory(kib: floor))); it allows \(room)",
+                detail: "growing the pool by \(pagesText(step.pages)) of \(humanPageSize(kib: size)) (\(humanMemory(kib: needKiB))) \(whereText) would take \(what) (\(humanMemory(kib: figures.availableKiB))) below the floor pool.grow.min_available = \(config.minAvailable)\(floorOfTotal(floor)); it allows \(room)",
                 fix: "free memory on the host, or lower pool.grow.min_available in the config file")
         }
     }

@@ -134,7 +134,8 @@ public enum MemoryFloor: Equatable, Sendable, CustomStringConvertible {
 public func humanMemory(kib: UInt64) -> String {
     let units: [(UInt64, String)] = [(1024 * 1024 * 1024, "TiB"), (1024 * 1024, "GiB"), (1024, "MiB")]
     for (size, name) in units where kib >= size {
-        let tenths = kib / (size / 10)
+        let (scaled, overflow) = kib.multipliedReportingOverflow(by: 10)
+        let tenths = overflow ? kib / size * 10 : scaled / size
         let whole = tenths / 10, frac = tenths % 10
         return frac == 0 ? "\(whole) \(name)" : "\(whole).\(frac) \(name)"
     }

@@ -75,7 +75,7 @@ public enum Planner {
         case .notApplicable:
             return (false, .pool, DecisionReport(decision: d, pool: input.pool, operation: "check").refusalParagraph)
         case .refused(let r):
-            return (false, r.limit, r.detail)
+            return (false, r.limit, "for \(k) at once, \(r.detail)")
         case .grow(let steps):
             var grownPool = input.pool
             var needed: [GrowStep] = []

@@ -34,3 +34,12 @@ final class HostMemoryTests: XCTestCase {
         XCTAssertNil(HostMemory(host: .init(availableKiB: 0, totalKiB: 0)).buddyEstimate(pageSizeKiB: 2048, node: nil))
     }
 }
+
+final class HumanMemoryTests: XCTestCase {
+    func testWholeAndTenths() {
+        XCTAssertEqual(humanMemory(kib: 65536), "64 MiB")
+        XCTAssertEqual(humanMemory(kib: 1536 * 1024), "1.5 GiB")
+        XCTAssertEqual(humanMemory(kib: 512), "512 KiB")
+        XCTAssertEqual(humanMemory(kib: UInt64.max), "17179869183 TiB")
+    }
+}
