@@ -117,13 +117,13 @@ public struct PoolGrowth: Sendable {
     /// after a run only with `pool.shrink = on`. Never below what running VMs, in-flight
     /// reservations and the host reserve hold: only free pages beyond those go back. What
     /// can't go back now stays in the ledger (op=shrink) for the agent to retry.
-    public func release(_ entry: LedgerEntry, ledger: inout Ledger, config: GuardConfig, now: Int64) -> [(level: String, line: String)] {
+    public func release(_ entry: LedgerEntry, ledger: inout Ledger, config: GuardConfig, now: Int64) -> [GrowthLogLine] {
         guard !entry.grown.isEmpty else { return [] }
         let steps = entry.grown.compactMap(GrowStep.init(item:))
-        func fields(_ event: LogEvent, _ level: String, _ extra: [(String, String)]) -> (String, String) {
+        func fields(_ event: LogEvent, _ level: String, _ extra: [(String, String)]) -> GrowthLogLine {
             var f: [(String, String)] = [("level", level), ("event", event.rawValue), ("domain", entry.domain)]
             if let uuid = entry.uuid { f.append(("uuid", uuid)) }
-            return (level, Logfmt.line(f + extra))
+            return GrowthLogLine(level: level, fields: f + extra)
         }
         if entry.state == .started && entry.operation != "shrink" && !config.growth.shrink {
             return [fields(.poolGrownKept, "info", [("pages", Self.stepsText(steps)), ("reason", "pool.shrink=off")])]
@@ -140,7 +140,7 @@ public struct PoolGrowth: Sendable {
             let given = back.given.filter { $0.pageSizeKiB == s.pageSizeKiB && $0.node == s.node }.reduce(UInt64(0)) { $0 + $1.pages }
             if given < s.pages { left.append(GrowStep(pageSizeKiB: s.pageSizeKiB, node: s.node, pages: s.pages - given)) }
         }
-        var out: [(level: String, line: String)] = []
+        var out: [GrowthLogLine] = []
         let shrunk = back.given.reduce(UInt64(0)) { $0 + $1.pages }
         if shrunk > 0 { GrowthCounters.bump(directory: stateDir, shrunk: shrunk) }
         if !back.given.isEmpty { out.append(fields(.poolShrunk, "info", [("pages", Self.stepsText(back.given))])) }
@@ -185,6 +185,14 @@ public struct PoolGrowth: Sendable {
         }
         return out
     }
+}
+
+/// One log line of growth: its level and logfmt fields (the hook writes `line`, the agent
+/// hands the fields to its logger).
+public struct GrowthLogLine: Sendable {
+    public var level: String
+    public var fields: [(String, String)]
+    public var line: String { Logfmt.line(fields) }
 }
 
 extension Ledger {

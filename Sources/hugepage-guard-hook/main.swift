@@ -70,7 +70,7 @@ case .started, .release:
     // Bookkeeping only: whatever goes wrong is logged, and the hook still exits 0.
     let config = (try? ConfigFile.load(path: environment.configPath)) ?? GuardConfig()
     let store = LedgerStore(directory: environment.stateDir(config: config))
-    var growthLines: [(level: String, line: String)] = []
+    var growthLines: [GrowthLogLine] = []
     do {
         let line: String? = try store.withLock { ledger, load in
             if case let .corrupt(aside, error) = load {

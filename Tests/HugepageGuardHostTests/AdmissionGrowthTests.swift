@@ -133,7 +133,7 @@ final class AdmissionGrowthTests: XCTestCase {
         let store = LedgerStore(directory: state)
         let growth = PoolGrowth(environment: GuardEnvironment(sysfsRoot: root, stateDirOverride: state, configPath: conf),
                                 stateDir: state, writer: kernel)
-        let lines = try store.withLock { ledger, _ -> [(level: String, line: String)] in
+        let lines = try store.withLock { ledger, _ -> [GrowthLogLine] in
             ledger.reserve(LedgerEntry(domain: "other", uuid: nil, state: .reserved, operation: "prepare", since: 1, owner: nil,
                                        items: [DemandItem(pageSizeKiB: 2048, hostNodes: nil, pages: 25)]))
             let e = ledger.drop(domain: "web1")!
@@ -153,7 +153,7 @@ final class AdmissionGrowthTests: XCTestCase {
         let store = LedgerStore(directory: state)
         let growth = PoolGrowth(environment: GuardEnvironment(sysfsRoot: root, stateDirOverride: state, configPath: conf),
                                 stateDir: state, writer: kernel)
-        let lines = try store.withLock { ledger, _ -> [(level: String, line: String)] in
+        let lines = try store.withLock { ledger, _ -> [GrowthLogLine] in
             ledger.markStarted(domain: "web1", at: 2)
             let e = ledger.drop(domain: "web1")!
             return growth.release(e, ledger: &ledger, config: try ConfigFile.load(path: conf), now: 7)
