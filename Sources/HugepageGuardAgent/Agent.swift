@@ -232,12 +232,17 @@ public final class Agent: @unchecked Sendable {
             let store = LedgerStore(directory: env.stateDir(config: options.config))
             let config = options.config
             let now = BootClock.now()
+            var growthLines: [GrowthLogLine] = []
             let (report, load) = try store.withLock { ledger, load -> (ReconcileReport, LedgerLoad) in
-                let r = Reconciler.reconcile(pool: pool, running: running, ledger: ledger, files: files, config: config, now: now,
+                var r = Reconciler.reconcile(pool: pool, running: running, ledger: ledger, files: files, config: config, now: now,
                                              listedAt: listedAt, isAlive: { ProcessTable.isAlive($0) })
+                // Pages grown for domains that left the ledger: given back (or kept) as at their release.
+                growthLines = GrowthKeeper.settle(before: ledger, after: &r.ledger, growth: PoolGrowth(environment: env, stateDir: store.directory),
+                                                  config: config, now: now)
                 ledger = r.ledger
                 return (r, load)
             }
+            for line in growthLines { logger.growth(line) }
             if case let .corrupt(aside, error) = load {
                 logger.fields(.warning, [("event", "ledger_corrupt"), ("moved_to", aside), ("error", "\(error)")],
                               "the ledger was unreadable; moved it aside and rebuilt it from the running VMs")
@@ -288,6 +293,8 @@ public final class Agent: @unchecked Sendable {
         var st = stat()
         guard stat(dir.isEmpty ? "/" : dir, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { return }
         let text = PrometheusText.render(report: report, refusals: refusals, counters: counters)
+            + GrowthMetrics.render(ledger: report?.ledger,
+                                   counters: GrowthCounters.read(directory: options.environment.stateDir(config: options.config)))
         do { try FileSystem.writeAtomically(text, to: path) } catch {
             logger.fields(.warning, [("event", "metrics_write_failed"), ("path", path), ("error", "\(error)")])
         }
