@@ -113,11 +113,12 @@ public enum GrowthPlanner {
         return .grow(merge(steps))
     }
 
-    static func merge(_ steps: [GrowStep]) -> [GrowStep] {
+    /// Steps of the same size and node as one.
+    public static func merge(_ steps: [GrowStep]) -> [GrowStep] {
         var out: [GrowStep] = []
         for s in steps {
             if let i = out.firstIndex(where: { $0.pageSizeKiB == s.pageSizeKiB && $0.node == s.node }) {
-                out[i].pages += s.pages
+                out[i].pages = out[i].pages.addingSaturated(s.pages)
             } else {
                 out.append(s)
             }
@@ -140,7 +141,7 @@ public enum GrowthPlanner {
         }
 
         func planned(size: UInt64, node: Int?) -> UInt64 {
-            plannedPages.filter { $0.pageSizeKiB == size && (node == nil || $0.node == node) }.reduce(0) { $0 &+ $1.pages }
+            plannedPages.filter { $0.pageSizeKiB == size && (node == nil || $0.node == node) }.reduce(0) { $0.addingSaturated($1.pages) }
         }
 
         /// Pages the host floor allows.
@@ -163,11 +164,11 @@ public enum GrowthPlanner {
             guard let p = pool.sizes[size] else { return 0 }
             var room: UInt64?
             if let cap = config.cap(pageSizeKiB: size, node: nil) {
-                let now = p.nr &+ planned(size: size, node: nil)
+                let now = p.nr.addingSaturated(planned(size: size, node: nil))
                 room = cap > now ? cap - now : 0
             }
             if let node, let cap = config.cap(pageSizeKiB: size, node: node) {
-                let now = (p.nodes[node]?.nr ?? 0) &+ planned(size: size, node: node)
+                let now = (p.nodes[node]?.nr ?? 0).addingSaturated(planned(size: size, node: node))
                 let r = cap > now ? cap - now : 0
                 room = min(room ?? r, r)
             }
@@ -177,8 +178,8 @@ public enum GrowthPlanner {
         mutating func record(_ step: GrowStep) {
             let kib = step.pages.multipliedReportingOverflow(by: step.pageSizeKiB)
             let add = kib.overflow ? UInt64.max : kib.partialValue
-            plannedKiB = plannedKiB.addingReportingOverflow(add).overflow ? .max : plannedKiB + add
-            if let node = step.node { plannedNodeKiB[node, default: 0] = (plannedNodeKiB[node] ?? 0) &+ add }
+            plannedKiB = plannedKiB.addingSaturated(add)
+            if let node = step.node { plannedNodeKiB[node] = (plannedNodeKiB[node] ?? 0).addingSaturated(add) }
             plannedPages.append(step)
         }
 
@@ -255,6 +256,15 @@ public enum GrowthPlanner {
                 detail: "growing the pool by \(pagesText(step.pages)) of \(humanPageSize(kib: size)) (\(humanMemory(kib: needKiB))) \(whereText) would take \(what) (\(humanMemory(kib: figures.availableKiB))) below the floor pool.grow.min_available = \(config.minAvailable)\(floorOfTotal(floor)); it allows \(room)",
                 fix: "free memory on the host, or lower pool.grow.min_available in the config file")
         }
+    }
+}
+
+extension UInt64 {
+    /// `self + other`, or `UInt64.max` on overflow: counts from the ledger and sysfs are
+    /// outside input, and a sum of them must neither trap nor wrap to a small number.
+    public func addingSaturated(_ other: UInt64) -> UInt64 {
+        let (s, o) = addingReportingOverflow(other)
+        return o ? .max : s
     }
 }
 

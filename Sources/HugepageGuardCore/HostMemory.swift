@@ -48,7 +48,7 @@ public struct HostMemory: Equatable, Sendable {
             } else {
                 // 2^(order - top) largest blocks make one page.
                 let per = UInt64(1) << UInt64(min(order - top, 62))
-                total = total &+ counts[top] / per
+                total = total.addingSaturated(counts[top] / per)
             }
         }
         return total

@@ -80,7 +80,7 @@ public enum Planner {
             var grownPool = input.pool
             var needed: [GrowStep] = []
             for s in steps {
-                if let i = needed.firstIndex(where: { $0.pageSizeKiB == s.pageSizeKiB && $0.node == s.node }) { needed[i].pages += s.pages } else { needed.append(s) }
+                if let i = needed.firstIndex(where: { $0.pageSizeKiB == s.pageSizeKiB && $0.node == s.node }) { needed[i].pages = needed[i].pages.addingSaturated(s.pages) } else { needed.append(s) }
             }
             for s in needed {
                 if let est = input.memory.buddyEstimate(pageSizeKiB: s.pageSizeKiB, node: s.node), est < s.pages {
@@ -88,11 +88,11 @@ public enum Planner {
                             "the free lists hold about \(est) free blocks of \(humanPageSize(kib: s.pageSizeKiB)) \(s.placeText), and \(s.pages) more pages are needed (an estimate: compaction may find more)")
                 }
                 guard var p = grownPool.sizes[s.pageSizeKiB] else { continue }
-                p.nr &+= s.pages; p.free &+= s.pages
+                p.nr = p.nr.addingSaturated(s.pages); p.free = p.free.addingSaturated(s.pages)
                 if let node = s.node, var n = p.nodes[node] {
-                    n.nr &+= s.pages; n.free &+= s.pages; p.nodes[node] = n
+                    n.nr = n.nr.addingSaturated(s.pages); n.free = n.free.addingSaturated(s.pages); p.nodes[node] = n
                 } else if s.node == nil, let first = p.nodes.keys.sorted().first, p.nodes.count == 1, var n = p.nodes[first] {
-                    n.nr &+= s.pages; n.free &+= s.pages; p.nodes[first] = n
+                    n.nr = n.nr.addingSaturated(s.pages); n.free = n.free.addingSaturated(s.pages); p.nodes[first] = n
                 }
                 grownPool.sizes[s.pageSizeKiB] = p
             }
