@@ -50,7 +50,7 @@ public struct PoolGrowth: Sendable {
         self.writer = writer ?? SysfsPoolWriter(environment: environment)
     }
 
-    /// For a refused start under the ledger's lock: plans the growth, grows, and decides
+    /// For a start that doesn't fit (refused, or admitted under `warn`), under the ledger's lock: plans the growth, grows, and decides
     /// again through `redecide` (which reads the pool anew). Returns the report to act on,
     /// the steps grown (empty unless admitted) and the log lines.
     public func grow(report: DecisionReport, config: GuardConfig,
@@ -85,7 +85,7 @@ public struct PoolGrowth: Sendable {
                     GrowthCounters.bump(directory: stateDir, result: "rollback")
                     return (report, [], [line(.poolGrowRollback, level: "warning", report, [("asked", Self.stepsText(steps)), ("error", "pool unreadable after growth")])])
                 }
-                if after.decision.verdict == .admit {
+                if after.decision.fits {
                     after.growth = .grown(steps)
                     GrowthCounters.bump(directory: stateDir, result: "ok")
                     return (after, steps, [line(.poolGrown, level: "info", after, [("grown", Self.stepsText(steps))])])
@@ -119,7 +119,7 @@ public struct PoolGrowth: Sendable {
     /// can't go back now stays in the ledger (op=shrink) for the agent to retry.
     public func release(_ entry: LedgerEntry, ledger: inout Ledger, config: GuardConfig, now: Int64) -> [GrowthLogLine] {
         guard !entry.grown.isEmpty else { return [] }
-        let steps = entry.grown.compactMap(GrowStep.init(item:))
+        let steps = GrowthPlanner.merge(entry.grown.compactMap(GrowStep.init(item:)))
         func fields(_ event: LogEvent, _ level: String, _ extra: [(String, String)]) -> GrowthLogLine {
             var f: [(String, String)] = [("level", level), ("event", event.rawValue), ("domain", entry.domain)]
             if let uuid = entry.uuid { f.append(("uuid", uuid)) }
@@ -137,11 +137,11 @@ public struct PoolGrowth: Sendable {
         let back = PoolGrower(writer: writer, basePageKiB: GuardEnvironment.basePageKiB).giveBack(bounded.filter { $0.pages > 0 })
         var left: [GrowStep] = []
         for s in steps {
-            let given = back.given.filter { $0.pageSizeKiB == s.pageSizeKiB && $0.node == s.node }.reduce(UInt64(0)) { $0 + $1.pages }
+            let given = back.given.filter { $0.pageSizeKiB == s.pageSizeKiB && $0.node == s.node }.reduce(UInt64(0)) { $0.addingSaturated($1.pages) }
             if given < s.pages { left.append(GrowStep(pageSizeKiB: s.pageSizeKiB, node: s.node, pages: s.pages - given)) }
         }
         var out: [GrowthLogLine] = []
-        let shrunk = back.given.reduce(UInt64(0)) { $0 + $1.pages }
+        let shrunk = back.given.reduce(UInt64(0)) { $0.addingSaturated($1.pages) }
         if shrunk > 0 { GrowthCounters.bump(directory: stateDir, shrunk: shrunk) }
         if !back.given.isEmpty { out.append(fields(.poolShrunk, "info", [("pages", Self.stepsText(back.given))])) }
         if !left.isEmpty {
@@ -150,6 +150,28 @@ public struct PoolGrowth: Sendable {
                                                                ("reason", "pages in use, reserved by other starts or held for the host reserve")]))
         }
         return out
+    }
+
+    /// Gives back what `entries` (taken out of `ledger`) grew, as `release` does; a pages
+    /// already held back (`op=shrink`) that still can't go back is not logged again.
+    public func settle(_ entries: [LedgerEntry], ledger: inout Ledger, config: GuardConfig, now: Int64) -> [GrowthLogLine] {
+        var out: [GrowthLogLine] = []
+        for e in entries where !e.grown.isEmpty {
+            let lines = release(e, ledger: &ledger, config: config, now: now)
+            let unchanged = e.operation == "shrink"
+                && ledger.entries.contains { $0.domain == e.domain && $0.operation == "shrink" && $0.grown == e.grown }
+            out += unchanged ? lines.filter { !$0.line.contains("event=\(LogEvent.poolShrinkDeferred.rawValue)") } : lines
+        }
+        return out
+    }
+
+    /// Retries the pages held back by earlier shrinks (the hook does this at each
+    /// `release end`, when pages may have come free).
+    public func retryHeld(ledger: inout Ledger, config: GuardConfig, now: Int64) -> [GrowthLogLine] {
+        let held = ledger.entries.filter { $0.operation == "shrink" && !$0.grown.isEmpty }
+        guard !held.isEmpty else { return [] }
+        ledger.entries.removeAll { $0.operation == "shrink" && !$0.grown.isEmpty }
+        return settle(held, ledger: &ledger, config: config, now: now)
     }
 
     /// Each step cut to the free pages no one else counts on: free - resv - in-flight
@@ -161,9 +183,9 @@ public struct PoolGrowth: Sendable {
         for s in steps {
             guard let p = pool.sizes[s.pageSizeKiB] else { out.append(GrowStep(pageSizeKiB: s.pageSizeKiB, node: s.node, pages: 0)); continue }
             if sizeRoom[s.pageSizeKiB] == nil {
-                let flying = inFlight.filter { $0.pageSizeKiB == s.pageSizeKiB }.reduce(UInt64(0)) { $0 &+ $1.pages }
-                let reserve = config.reserves.filter { $0.pageSizeKiB == s.pageSizeKiB }.reduce(UInt64(0)) { $0 &+ $1.pages }
-                let held = flying &+ reserve
+                let flying = inFlight.filter { $0.pageSizeKiB == s.pageSizeKiB }.reduce(UInt64(0)) { $0.addingSaturated($1.pages) }
+                let reserve = config.reserves.filter { $0.pageSizeKiB == s.pageSizeKiB }.reduce(UInt64(0)) { $0.addingSaturated($1.pages) }
+                let held = flying.addingSaturated(reserve)
                 sizeRoom[s.pageSizeKiB] = p.available > held ? p.available - held : 0
             }
             var room = sizeRoom[s.pageSizeKiB]!
@@ -172,8 +194,8 @@ public struct PoolGrowth: Sendable {
                 if nodeRoom[key] == nil {
                     let free = p.nodes[node]?.free ?? 0
                     let flying = inFlight.filter { $0.pageSizeKiB == s.pageSizeKiB && $0.hostNodes.map { Set($0.ids).isSubset(of: [node]) } == true }
-                        .reduce(UInt64(0)) { $0 &+ $1.pages }
-                    let held = flying &+ config.reserve(pageSizeKiB: s.pageSizeKiB, node: node)
+                        .reduce(UInt64(0)) { $0.addingSaturated($1.pages) }
+                    let held = flying.addingSaturated(config.reserve(pageSizeKiB: s.pageSizeKiB, node: node))
                     nodeRoom[key] = free > held ? free - held : 0
                 }
                 room = min(room, nodeRoom[key]!)

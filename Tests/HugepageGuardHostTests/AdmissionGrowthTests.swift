@@ -161,4 +161,36 @@ final class AdmissionGrowthTests: XCTestCase {
         XCTAssertEqual(kernel.pool().nr, 32)
         XCTAssertTrue(lines.contains { $0.line.contains("event=pool_grown_kept") }, "\(lines)")
     }
+
+    func testWarnPolicy_growsToo_andAdmitsEvenWhenGrowthIsRefused() throws {
+        try write("policy = warn\npool.grow = on\n", to: conf)
+        let (report, _) = decide()
+        XCTAssertEqual(report?.decision.verdict, .admit)
+        XCTAssertTrue(report?.decision.fits ?? false, "grown, so it fits")
+        XCTAssertEqual(kernel.pool().nr, 32)
+        try write("policy = warn\npool.grow = on\npool.grow.max.2M = 40\n", to: conf)
+        let (again, _) = decide(xml.replacingOccurrences(of: "web1", with: "web2").replacingOccurrences(of: "0001</uuid>", with: "0002</uuid>"))
+        XCTAssertEqual(again?.decision.verdict, .admit, "warn admits what doesn't fit")
+        XCTAssertFalse(again?.decision.fits ?? true)
+        XCTAssertEqual(kernel.pool().nr, 32, "the cap kept the pool")
+    }
+
+    func testHeldPages_areRetried_andAnUnchangedHoldIsNotLoggedAgain() throws {
+        try write("pool.grow = on\n", to: conf)
+        kernel.setPool(nr: 40, free: 0)             // 40 pages all in use: nothing can go back
+        var hold = LedgerEntry(domain: "gone", uuid: nil, state: .started, operation: "shrink", since: 1, owner: nil, items: [])
+        hold.grown = [DemandItem(pageSizeKiB: 2048, hostNodes: nil, pages: 8)]
+        var ledger = Ledger(entries: [hold])
+        let growth = PoolGrowth(environment: GuardEnvironment(sysfsRoot: root, stateDirOverride: state, configPath: conf),
+                                stateDir: state, writer: kernel)
+        let config = try ConfigFile.load(path: conf)
+        XCTAssertTrue(growth.retryHeld(ledger: &ledger, config: config, now: 2).isEmpty, "still held, and said so before")
+        XCTAssertEqual(ledger.entries.map(\.grown), [hold.grown])
+        kernel.setPool(nr: 40, free: 5)             // 5 came free
+        let lines = growth.retryHeld(ledger: &ledger, config: config, now: 3)
+        XCTAssertEqual(kernel.pool().nr, 35)
+        XCTAssertTrue(lines.contains { $0.line.contains("event=pool_shrunk") && $0.line.contains("2048@any:5") }, "\(lines.map(\.line))")
+        XCTAssertTrue(lines.contains { $0.line.contains("event=pool_shrink_deferred") && $0.line.contains("2048@any:3") }, "\(lines.map(\.line))")
+        XCTAssertEqual(ledger.entries.map(\.grown), [[DemandItem(pageSizeKiB: 2048, hostNodes: nil, pages: 3)]])
+    }
 }
