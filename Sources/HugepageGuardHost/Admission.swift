@@ -78,7 +78,7 @@ public struct Admission: Sendable {
                 var outcome = decideNow(inFlight: ledger.inFlight(excluding: spec.name), notes: notes)
                 // Growth: under this lock, so parallel starts never grow twice for one shortfall.
                 var grown: [GrowStep] = []
-                if case let .decided(s, report, _) = outcome, report.decision.verdict == .refuse, report.decision.policy == .enforce,
+                if case let .decided(s, report, _) = outcome, !report.decision.fits, report.decision.policy != .off,
                    config.growth.grow, s.growOverride != false {
                     let growth = PoolGrowth(environment: environment, stateDir: store.directory, writer: poolWriter)
                     let result = growth.grow(report: report, config: config) {
