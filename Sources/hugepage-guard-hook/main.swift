@@ -83,8 +83,10 @@ case .started, .release:
             }
             let dropped = ledger.drop(domain: domain)
             if let dropped {
-                growthLines = PoolGrowth(environment: environment, stateDir: store.directory)
-                    .release(dropped, ledger: &ledger, config: config, now: BootClock.now())
+                let growth = PoolGrowth(environment: environment, stateDir: store.directory)
+                // Pages earlier shrinks held back may be free now; then this domain's.
+                growthLines = growth.retryHeld(ledger: &ledger, config: config, now: BootClock.now())
+                growthLines += growth.release(dropped, ledger: &ledger, config: config, now: BootClock.now())
             }
             return dropped.map { _ in
                 Logfmt.line(["level": "info", "event": "reservation-released", "domain": domain])
