@@ -11,12 +11,10 @@ public enum GrowthKeeper {
     /// given back as the hook's `release end` would (with `pool.shrink = on`, or always for
     /// a start that never ran). What still can't go back stays in the ledger for next time.
     public static func settle(before: Ledger, after: inout Ledger, growth: PoolGrowth, config: GuardConfig, now: Int64) -> [GrowthLogLine] {
-        var lines: [GrowthLogLine] = []
-        for e in before.entries where !e.grown.isEmpty {
-            if after.entries.contains(where: { $0.domain == e.domain && $0.grown == e.grown }) { continue }
-            lines += growth.release(e, ledger: &after, config: config, now: now)
+        let gone = before.entries.filter { e in
+            !e.grown.isEmpty && !after.entries.contains { $0.domain == e.domain && $0.grown == e.grown }
         }
-        return lines
+        return growth.settle(gone, ledger: &after, config: config, now: now)
     }
 }
 
@@ -33,7 +31,7 @@ public enum GrowthMetrics {
                 let node = item.hostNodes?.description ?? "any"
                 let key = "\(item.pageSizeKiB)/\(node)"
                 if grown[key] == nil { keys.append((item.pageSizeKiB, node)) }
-                grown[key, default: 0] &+= item.pages
+                grown[key] = (grown[key] ?? 0).addingSaturated(item.pages)
             }
             out += "# HELP hugepage_guard_pool_grown_pages Hugepages the guard grew the pool by and has not given back, per page size and node (node=\"any\": grown through the size's global count).\n"
             out += "# TYPE hugepage_guard_pool_grown_pages gauge\n"
@@ -68,7 +66,7 @@ public enum GrowthStatus {
         for size in pool.sizes.keys.sorted() {
             guard let p = pool.sizes[size] else { continue }
             for node in [nil] + p.nodes.keys.sorted().map(Optional.some) {
-                let g = grown.filter { $0.pageSizeKiB == size && $0.hostNodes?.ids.first == node }.reduce(UInt64(0)) { $0 &+ $1.pages }
+                let g = grown.filter { $0.pageSizeKiB == size && $0.hostNodes?.ids.first == node }.reduce(UInt64(0)) { $0.addingSaturated($1.pages) }
                 let est = GrowthEstimate.growable(pageSizeKiB: size, node: node, pool: pool, memory: memory, config: config.growth)
                 rows.append(Row(pageSizeKiB: size, node: node, grown: g, growable: est.pages, limit: est.limit))
             }
