@@ -184,3 +184,55 @@ def test_plan_predicts_how_many_more_start(hook, pool, domains):
     for c in copies[:n]:
         stop(c)
     assert wait_nr(P2M, before[P2M]["nr"]) == before[P2M]["nr"], H.counts(P2M)
+
+
+def test_agent_gives_back_what_was_grown_for_a_domain_that_is_gone(pool, tmp_path):
+    """A crash between the growth and `release end`: the ledger says `started` with grown pages,
+    libvirt knows no such running domain. The agent logs it and gives the pages back."""
+    import os
+    import subprocess
+    state = tmp_path / "state"
+    conf = tmp_path / "guard.conf"
+    conf.write_text("pool.grow = on\npool.shrink = on\n")
+    env = dict(os.environ, HUGEPAGE_GUARD_STATE_DIR=str(state), HUGEPAGE_GUARD_CONFIG=str(conf))
+    name = "hgtest-grow-gone"
+    xml = H.small_domain(name, 64 * MIB, P2M)
+    pool.set_nr(P2M, 0)
+    p = H.run([str(H.hook_bin()), name, "prepare", "begin", "-"], env=env, input=xml)
+    assert p.returncode == 0, p.stderr
+    assert nr(P2M) == 32, H.counts(P2M)
+    assert H.run([str(H.hook_bin()), name, "started", "begin", "-"], env=env, input=xml).returncode == 0
+    assert "grown=2048@*:32" in (state / "ledger").read_text()
+    time.sleep(1.1)   # the agent treats entries written in the second it lists domains as maybe starting
+
+    metrics = tmp_path / "metrics" / "hugepage_guard.prom"
+    metrics.parent.mkdir()
+    agent = subprocess.Popen([str(H.guard_bin()), "agent", "--interval", "1", "--metrics-path", str(metrics)],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    seen = []
+    try:
+        deadline = time.time() + 60
+        found = None
+        while time.time() < deadline and found is None:
+            line = agent.stdout.readline()
+            if not line:
+                break
+            seen.append(line.rstrip())
+            if "event=pool_shrunk" in line and name in line:
+                found = line
+        assert found, "the agent never gave the pages back:\n" + "\n".join(seen)
+        assert "pages=2048@any:32" in found, found
+        assert wait_nr(P2M, 0) == 0, H.counts(P2M)
+        deadline = time.time() + 30
+        while time.time() < deadline and "hugepage_guard_pool_shrink_pages_total 32" not in (metrics.read_text() if metrics.exists() else ""):
+            time.sleep(0.3)
+        assert "hugepage_guard_pool_shrink_pages_total 32" in metrics.read_text(), metrics.read_text()
+        assert "hugepage_guard_pool_grow_total{result=\"ok\"} 1" in metrics.read_text(), metrics.read_text()
+    finally:
+        agent.terminate()
+        try:
+            agent.wait(10)
+        except subprocess.TimeoutExpired:
+            agent.kill()
+            agent.wait()
+    assert "grown=" not in (state / "ledger").read_text()
