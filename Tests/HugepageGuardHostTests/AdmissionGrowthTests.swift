@@ -193,4 +193,18 @@ final class AdmissionGrowthTests: XCTestCase {
         XCTAssertTrue(lines.contains { $0.line.contains("event=pool_shrink_deferred") && $0.line.contains("2048@any:3") }, "\(lines.map(\.line))")
         XCTAssertEqual(ledger.entries.map(\.grown), [[DemandItem(pageSizeKiB: 2048, hostNodes: nil, pages: 3)]])
     }
+
+    func testFailedStart_givesBackEverythingEvenWithShrinkOff() throws {
+        try write("pool.grow = on\npool.shrink = off\n", to: conf)
+        _ = decide()
+        XCTAssertEqual(kernel.pool().nr, 32)
+        let growth = PoolGrowth(environment: GuardEnvironment(sysfsRoot: root, stateDirOverride: state, configPath: conf),
+                                stateDir: state, writer: kernel)
+        // QEMU failed: `release end` comes without `started begin`.
+        let lines = try LedgerStore(directory: state).withLock { ledger, _ -> [GrowthLogLine] in
+            growth.release(ledger.drop(domain: "web1")!, ledger: &ledger, config: try ConfigFile.load(path: conf), now: 7)
+        }
+        XCTAssertEqual(kernel.pool().nr, 10)
+        XCTAssertTrue(lines.contains { $0.line.contains("event=pool_shrunk") && $0.line.contains("2048@any:22") }, "\(lines.map(\.line))")
+    }
 }
