@@ -69,34 +69,43 @@ public struct PoolGrowth: Sendable {
             return (report, [], [line(.poolGrowRefused, level: "warning", report,
                                       [("limit", r.limit.rawValue), ("page_size_kb", "\(r.pageSizeKiB)"),
                                        ("node", r.node.map(String.init) ?? "any"), ("asked", "\(r.asked)"), ("allowed", "\(r.allowed)")])])
-        case .grow(let steps):
+        case .grow(let first):
             let grower = PoolGrower(writer: writer, basePageKiB: GuardEnvironment.basePageKiB)
-            switch grower.grow(steps) {
-            case let .rolledBack(asked, got, unrestored):
-                report.growth = .rolledBack(asked: asked, got: got, unrestored: unrestored)
-                GrowthCounters.bump(directory: stateDir, result: "rollback")
-                return (report, [], [line(.poolGrowRollback, level: "warning", report,
-                                          [("asked", Self.stepsText(asked)), ("got", Self.stepsText(got)),
-                                           ("restored", unrestored.isEmpty ? "all" : "not:" + Self.stepsText(unrestored))])])
-            case .granted:
-                guard var after = redecide() else {
-                    let back = grower.giveBack(steps)
-                    report.growth = .stillShort(asked: steps, unrestored: back.left)
+            var grown: [GrowStep] = []
+            var steps = first
+            var current = report
+            // At most two rounds: the second covers a shortfall that only shows once the first
+            // round's pages are placed (parts confined to overlapping nodes). Never more.
+            for round in 0..<2 {
+                switch grower.grow(steps) {
+                case let .rolledBack(asked, got, unrestored):
+                    let back = grower.giveBack(grown)
+                    current.growth = .rolledBack(asked: asked, got: got, unrestored: unrestored + back.left)
                     GrowthCounters.bump(directory: stateDir, result: "rollback")
-                    return (report, [], [line(.poolGrowRollback, level: "warning", report, [("asked", Self.stepsText(steps)), ("error", "pool unreadable after growth")])])
+                    return (current, [], [line(.poolGrowRollback, level: "warning", current,
+                                               [("asked", Self.stepsText(asked)), ("got", Self.stepsText(got)),
+                                                ("restored", (unrestored + back.left).isEmpty ? "all" : "not:" + Self.stepsText(unrestored + back.left))])])
+                case .granted:
+                    grown = GrowthPlanner.merge(grown + steps)
                 }
+                guard var after = redecide() else { break }
                 if after.decision.fits {
-                    after.growth = .grown(steps)
+                    after.growth = .grown(grown)
                     GrowthCounters.bump(directory: stateDir, result: "ok")
-                    return (after, steps, [line(.poolGrown, level: "info", after, [("grown", Self.stepsText(steps))])])
+                    return (after, grown, [line(.poolGrown, level: "info", after, [("grown", Self.stepsText(grown))])])
                 }
-                let back = grower.giveBack(steps)
-                after.growth = .stillShort(asked: steps, unrestored: back.left)
-                GrowthCounters.bump(directory: stateDir, result: "rollback")
-                return (after, [], [line(.poolGrowRollback, level: "warning", after,
-                                         [("asked", Self.stepsText(steps)), ("reason", "still_short"),
-                                          ("restored", back.left.isEmpty ? "all" : "not:" + Self.stepsText(back.left))])])
+                current = after
+                guard round == 0, let memory = try? HostMemoryReader(environment: environment).read(),
+                      case .grow(let more) = GrowthPlanner.plan(decision: after.decision, pool: after.pool, memory: memory, config: config.growth)
+                else { break }
+                steps = more
             }
+            let back = grower.giveBack(grown)
+            current.growth = .stillShort(asked: grown, unrestored: back.left)
+            GrowthCounters.bump(directory: stateDir, result: "rollback")
+            return (current, [], [line(.poolGrowRollback, level: "warning", current,
+                                       [("asked", Self.stepsText(grown)), ("reason", "still_short"),
+                                        ("restored", back.left.isEmpty ? "all" : "not:" + Self.stepsText(back.left))])])
         }
     }
 
