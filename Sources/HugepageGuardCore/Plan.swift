@@ -85,7 +85,7 @@ public enum Planner {
             for s in needed {
                 if let est = input.memory.buddyEstimate(pageSizeKiB: s.pageSizeKiB, node: s.node), est < s.pages {
                     return (false, .fragmentation,
-                            "the free lists hold about \(est) free blocks of \(humanPageSize(kib: s.pageSizeKiB)) \(s.placeText), and \(s.pages) more pages are needed (an estimate: compaction may find more)")
+                            "for \(k) at once, the free lists hold about \(est) free blocks of \(humanPageSize(kib: s.pageSizeKiB)) \(s.placeText), and \(s.pages) more pages are needed (an estimate: compaction may find more)")
                 }
                 guard var p = grownPool.sizes[s.pageSizeKiB] else { continue }
                 p.nr = p.nr.addingSaturated(s.pages); p.free = p.free.addingSaturated(s.pages)
@@ -97,7 +97,7 @@ public enum Planner {
                 grownPool.sizes[s.pageSizeKiB] = p
             }
             if decide(input, k, pool: grownPool)?.fits == true { return (true, .pool, "") }
-            return (false, .pool, "pages grown for the whole pool may land on nodes this shape can't use")
+            return (false, .pool, "for \(k) at once, pages grown for the whole pool may land on nodes this shape can't use")
         }
     }
 
