@@ -75,7 +75,7 @@ public struct Bookkeeping: Sendable {
 
     /// The state directory. The config is read only when the environment doesn't name the
     /// directory; a broken config means the default one, and says why.
-    private func stateDirectory() -> (String, String?) {
+    func stateDirectory() -> (String, String?) {
         if let dir = environment.stateDirOverride { return (dir, nil) }
         do { return (try ConfigFile.load(path: environment.configPath).stateDir, nil) } catch {
             return (GuardConfig().stateDir, "the config file is broken (\(error)); using the default state_dir")
