@@ -74,11 +74,11 @@ public struct Bookkeeping: Sendable {
     }
 
     /// The state directory. The config is read only when the environment doesn't name the
-    /// directory; a broken config means the default one, and says why.
+    /// directory, and then only for its `state_dir`; a config that can't say means the
+    /// default directory, and the second value says why.
     func stateDirectory() -> (String, String?) {
         if let dir = environment.stateDirOverride { return (dir, nil) }
-        do { return (try ConfigFile.load(path: environment.configPath).stateDir, nil) } catch {
-            return (GuardConfig().stateDir, "the config file is broken (\(error)); using the default state_dir")
-        }
+        let (dir, problem) = ConfigFile.stateDir(path: environment.configPath)
+        return (dir, problem.map { "\($0); using the default state_dir" })
     }
 }

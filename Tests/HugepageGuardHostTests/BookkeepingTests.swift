@@ -80,15 +80,27 @@ final class BookkeepingTests: XCTestCase {
         XCTAssertEqual(lines.map(\.level), [.info], "\(lines)")
     }
 
-    func testBrokenConfig_meansTheDefaultStateDirectory_andSaysSo() throws {
+    func testOnlyTheConfigsStateDir_isRead_whateverElseTheFileSays() throws {
         var env = try fixtureEnvironment(self)
         env.stateDirOverride = nil
+        // Lines the full parser refuses (or once trapped on) don't matter here.
+        try write("policy = maybe\nreserve.17592186044416G = 1\n state_dir = /somewhere/else # here\n", to: env.configPath)
+        XCTAssertEqual(Bookkeeping(environment: env).stateDirectory().0, "/somewhere/else")
+        XCTAssertNil(Bookkeeping(environment: env).stateDirectory().1)
         try write("policy = maybe\n", to: env.configPath)
-        // Only what the config says matters here, not what the default directory holds.
+        XCTAssertEqual(Bookkeeping(environment: env).stateDirectory().0, GuardConfig().stateDir)
+    }
+
+    func testUnusableStateDirInTheConfig_meansTheDefault_andSaysSo() throws {
+        var env = try fixtureEnvironment(self)
+        env.stateDirOverride = nil
+        try write("state_dir = relative/path\n", to: env.configPath)
         let (dir, problem) = Bookkeeping(environment: env).stateDirectory()
         XCTAssertEqual(dir, GuardConfig().stateDir)
-        XCTAssertTrue(problem?.contains("\(env.configPath) line 1") ?? false, "\(String(describing: problem))")
-        try write("state_dir = /somewhere/else\n", to: env.configPath)
-        XCTAssertEqual(Bookkeeping(environment: env).stateDirectory().0, "/somewhere/else")
+        XCTAssertEqual(problem, "\(env.configPath) line 1: state_dir 'relative/path' must be an absolute path; using the default state_dir")
+        XCTAssertEqual(unlink(env.configPath), 0)
+        XCTAssertEqual(mkfifo(env.configPath, 0o600), 0)
+        XCTAssertEqual(Bookkeeping(environment: env).stateDirectory().1,
+                       "\(env.configPath) cannot be read: is a FIFO, not a regular file; using the default state_dir")
     }
 }
