@@ -25,6 +25,11 @@ public struct Bookkeeping: Sendable {
     /// is found by the XML's UUID where it can be read and names the same domain, else by
     /// the name.
     public func record(_ step: Step, hookName: String, xml: String?, now: Int64) -> [Line] {
+        record(step, hookName: hookName, stdin: xml.map { .success($0) } ?? .failure(HostError(path: "the domain XML", reason: "not given")), now: now)
+    }
+
+    /// The same, with the domain XML as read from stdin, or why it couldn't be read.
+    public func record(_ step: Step, hookName: String, stdin: Result<String, HostError>, now: Int64) -> [Line] {
         var lines: [Line] = []
         let operation = step == .started ? "started" : "release"
         func line(_ level: LogLevel, _ event: LogEvent, _ fields: [(String, String)]) {
@@ -32,7 +37,7 @@ public struct Bookkeeping: Sendable {
                                                                ("op", operation), ("domain", hookName)] + fields)))
         }
 
-        let (identity, xmlProblem) = Self.identity(hookName: hookName, xml: xml)
+        let (identity, xmlProblem) = Self.identity(hookName: hookName, xml: stdin)
         let (directory, configProblem) = stateDirectory()
         if let configProblem {
             line(.warning, .ledgerError, [("error", configProblem), ("state_dir", directory)])
@@ -60,8 +65,12 @@ public struct Bookkeeping: Sendable {
 
     /// The domain's identity: argv[1] as given, and the UUID of the XML if it can be read
     /// and names the same domain. The second value says why there is no UUID.
-    static func identity(hookName: String, xml: String?) -> (DomainIdentity, String?) {
-        guard let xml else { return (DomainIdentity(name: hookName, uuid: nil), "the domain XML could not be read") }
+    static func identity(hookName: String, xml stdin: Result<String, HostError>) -> (DomainIdentity, String?) {
+        let xml: String
+        switch stdin {
+        case .success(let text): xml = text
+        case .failure(let error): return (DomainIdentity(name: hookName, uuid: nil), "cannot read \(error)")
+        }
         let spec: DomainSpec
         do { spec = try DomainSpec(xml: xml) } catch {
             return (DomainIdentity(name: hookName, uuid: nil), "\(error)")

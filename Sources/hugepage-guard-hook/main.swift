@@ -83,8 +83,8 @@ case .decide:
 case .bookkeeping(let bookkeepingStep):
     // Bookkeeping only: whatever goes wrong is logged, and the hook still exits 0. An
     // unreadable stdin only means the ledger entry is found by name instead of UUID.
-    let xml = try? readStandardInput()
-    let lines = Bookkeeping(environment: environment).record(bookkeepingStep, hookName: domain, xml: xml, now: BootClock.now())
+    let xml = Result { () throws(HostError) in try readStandardInput() }
+    let lines = Bookkeeping(environment: environment).record(bookkeepingStep, hookName: domain, stdin: xml, now: BootClock.now())
     for line in lines {
         log.write(line.text, level: line.level == .error ? .error : line.level == .warning ? .warning : .info)
     }

@@ -49,10 +49,15 @@ final class HookHarness {
         return dir.appendingPathComponent(name)
     }
 
+    /// Whether `HUGEPAGE_GUARD_STATE_DIR` is set; without it the config's `state_dir` counts.
+    var overridesStateDir = true
+
     var environment: [String: String] {
-        ["LC_ALL": "C", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
-         "HUGEPAGE_GUARD_SYSFS_ROOT": sysfsRoot, "HUGEPAGE_GUARD_STATE_DIR": stateDir,
-         "HUGEPAGE_GUARD_CONFIG": configPath, "HUGEPAGE_GUARD_LOG_FILE": logPath]
+        var env = ["LC_ALL": "C", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+                   "HUGEPAGE_GUARD_SYSFS_ROOT": sysfsRoot,
+                   "HUGEPAGE_GUARD_CONFIG": configPath, "HUGEPAGE_GUARD_LOG_FILE": logPath]
+        if overridesStateDir { env["HUGEPAGE_GUARD_STATE_DIR"] = stateDir }
+        return env
     }
 
     /// Starts `name` with `args`; call `finish` on the result.
