@@ -82,7 +82,10 @@ public final class DirectoryHandle {
     /// The caller closes the descriptor.
     public func openLockFile(_ name: String) throws(HostError) -> Int32 {
         _ = try existingRegularFile(name)
-        return try openRegular(name, flags: O_RDWR | O_CREAT, mode: 0o600)!
+        guard let fd = try openRegular(name, flags: O_RDWR | O_CREAT, mode: 0o600) else {
+            throw HostError(path: path(name), errno: ENOENT)  // O_CREAT: not reached
+        }
+        return fd
     }
 
     /// Replaces `name` atomically: `name.tmp.<pid>` is created new (O_EXCL, so never

@@ -49,7 +49,9 @@ public struct LedgerStore: Sendable {
     /// Runs `body` with the ledger under an exclusive lock, and writes it back if `body`
     /// changed it. A throwing `body` leaves the file as it was.
     public func withLock<T>(_ body: (inout Ledger, LedgerLoad) throws -> T) throws -> T {
-        let dir = try StateDirectory.open(directory, create: true)!
+        guard let dir = try StateDirectory.open(directory, create: true) else {
+            throw LedgerStoreError.io(HostError(path: directory, errno: ENOENT))
+        }
         let fd = try lock(dir, exclusive: true)
         defer { close(fd) }  // closing the descriptor releases the flock
         var load = LedgerLoad.loaded
