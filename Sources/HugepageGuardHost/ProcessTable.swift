@@ -7,7 +7,7 @@ import HugepageGuardCore
 public enum ProcessTable {
     /// The process `pid` with its start time, from `<procRoot>/proc/<pid>/stat`.
     public static func ref(pid: Int32, procRoot: String = "/proc") -> ProcessRef? {
-        guard pid > 0, let stat = try? FileSystem.readText("\(procRoot)/\(pid)/stat", limit: ReadLimit.kernelFile),
+        guard pid > 0, let stat = try? FileSystem.readFile("\(procRoot)/\(pid)/stat", limit: ReadLimit.kernelFile),
               let close = stat.lastIndex(of: ")") else { return nil }
         // Fields after the command name (which may hold spaces and parentheses): state is 3rd.
         let fields = stat[stat.index(after: close)...].split(separator: " ")
@@ -20,7 +20,7 @@ public enum ProcessTable {
     public static func libvirtDaemonAncestor(procRoot: String = "/proc") -> ProcessRef? {
         var pid = getppid()
         for _ in 0..<8 where pid > 1 {
-            guard let stat = try? FileSystem.readText("\(procRoot)/\(pid)/stat", limit: ReadLimit.kernelFile),
+            guard let stat = try? FileSystem.readFile("\(procRoot)/\(pid)/stat", limit: ReadLimit.kernelFile),
                   let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")") else { return nil }
             let comm = stat[stat.index(after: open)..<close]
             if comm == "libvirtd" || comm == "virtqemud" { return ref(pid: pid, procRoot: procRoot) }

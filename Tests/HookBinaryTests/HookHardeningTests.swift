@@ -6,14 +6,26 @@ import XCTest
 /// No file, input or number may crash the hook, make it wait, or fail `started begin` and
 /// `release end`.
 final class HookHardeningTests: XCTestCase {
-    /// Ends a wait on the FIFO at `path`, should a regression ever open it blocking: the
-    /// reader then sees an empty file instead of the refusal the test expects.
+    /// Ends every wait on the FIFO at `path` until the test is over, should a regression
+    /// ever open it blocking: the reader then sees an empty file instead of the refusal the
+    /// test expects, and the test fails instead of hanging.
     private func unblockLater(_ path: String) {
+        let over = Flag()
+        addTeardownBlock { over.set() }
         Thread.detachNewThread {
-            sleep(20)
-            let fd = open(path, O_WRONLY | O_NONBLOCK)
-            if fd >= 0 { close(fd) }
+            while !over.isSet {
+                sleep(5)
+                let fd = open(path, O_WRONLY | O_NONBLOCK)
+                if fd >= 0 { close(fd) }
+            }
         }
+    }
+
+    private final class Flag: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value = false
+        func set() { lock.lock(); value = true; lock.unlock() }
+        var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
     }
 
     private func assertQuietZero(_ r: RunResult, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
