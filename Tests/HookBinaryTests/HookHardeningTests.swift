@@ -123,4 +123,15 @@ final class HookHardeningTests: XCTestCase {
         XCTAssertEqual(statuses, [0, 1, 1])
         XCTAssertEqual(h.ledger()?.entries.map(\.domain), ["web1"])
     }
+
+    func testANameWithSurroundingSpaces_isReservedAndReleasedUnderThatName() throws {
+        let h = try HookHarness(self)
+        let name = "  web 1 "
+        XCTAssertEqual(try h.hook(name, "prepare", "begin", stdin: hugepageDomain(name, mib: 32)).status, 0)
+        XCTAssertEqual(h.ledger()?.entries.map(\.domain), [name])
+        assertQuietZero(try h.hook(name, "started", "begin", stdin: hugepageDomain(name, mib: 32)), "started begin")
+        XCTAssertEqual(h.ledger()?.entry(domain: name)?.state, .started)
+        assertQuietZero(try h.hook(name, "release", "end", stdin: ""), "release end without XML: found by name")
+        XCTAssertEqual(h.ledger()?.entries, [])
+    }
 }
