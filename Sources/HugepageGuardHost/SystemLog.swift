@@ -27,8 +27,7 @@ public struct SystemLog: Sendable {
         if let copyPath {
             let fd = open(copyPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
             guard fd >= 0 else { return }
-            var bytes = Array((line + "\n").utf8)
-            _ = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            try? FileSystem.writeAll(fd: fd, Array((line + "\n").utf8), path: copyPath)
             close(fd)
         }
     }
