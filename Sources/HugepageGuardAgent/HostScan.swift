@@ -3,8 +3,45 @@ import HugepageGuardCore
 import HugepageGuardHost
 import HugepageGuardLibvirt
 
+/// What the host looks like at one moment: the pool, the running domains and the files
+/// under libvirt's hugetlbfs directories. The agent and `status` reconcile it the same way.
+public struct HostState: Sendable {
+    public var pool: HugepagePool
+    public var running: [RunningDomain]
+    public var files: [HugetlbfsFile]
+    /// Boot-clock second at which the running domains were listed.
+    public var listedAt: Int64
+}
+
+/// Why a scan failed: the kernel's pool or libvirt's domain list.
+public enum HostScanError: Error, CustomStringConvertible {
+    case pool(HostError)
+    case libvirt(LibvirtError)
+    public var description: String {
+        switch self {
+        case let .pool(e): "cannot read the hugepage pool: \(e)"
+        case let .libvirt(e): "cannot list running VMs: \(e)"
+        }
+    }
+}
+
 /// The I/O half of a reconciliation: what libvirt, sysfs and hugetlbfs say right now.
 public enum HostScan {
+    /// The pool, then the running domains (through the pool's page-size context), then
+    /// libvirt's hugetlbfs files.
+    public static func scan(_ conn: Connection, environment: GuardEnvironment,
+                            unparsable: (String, String) -> Void = { _, _ in }) throws(HostScanError) -> HostState {
+        let pool: HugepagePool
+        do { pool = try SysfsPoolReader(environment: environment).read() } catch { throw .pool(error) }
+        let listedAt = BootClock.now()
+        let running: [RunningDomain]
+        do {
+            running = try runningDomains(conn, context: pool.context(basePageKiB: GuardEnvironment.basePageKiB), unparsable: unparsable)
+        } catch { throw .libvirt(error) }
+        return HostState(pool: pool, running: running, files: libvirtHugetlbfsFiles(mounts: pool.mounts, environment: environment),
+                         listedAt: listedAt)
+    }
+
     /// Running domains with the demand of their live XML. A domain that stops while we
     /// look is skipped; XML we can't parse is reported through `unparsable`.
     public static func runningDomains(_ conn: Connection, context: PageSizeContext,

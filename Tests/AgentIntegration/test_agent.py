@@ -168,14 +168,46 @@ def test_agent_sendsReadyToNotifySocket(state_dir):
         s.close()
 
 
+def _status_table(out):
+    """The table's three parts: pool rows (cells), domain rows (cells), warning lines."""
+    blocks = out.split("\n\n")
+    assert len(blocks) == 3, out
+    pool_lines = blocks[0].splitlines()
+    assert pool_lines[0].split() == ["page", "size", "node", "total", "free", "in", "flight", "committed",
+                                     "drift", "reserve", "headroom"], out
+    pools = [l.split() for l in pool_lines[1:] if not l.startswith("drift '?'")]
+    dom_lines = blocks[1].splitlines()
+    assert dom_lines[0] == "Running VMs holding hugepages:", out
+    domains = [l.split("  ") for l in dom_lines[2:]]
+    warn = blocks[2].splitlines()
+    warnings = [] if warn == ["No warnings."] else [w.removeprefix("  - ") for w in warn[1:]]
+    if warnings:
+        assert warn[0] == "Warnings:", out
+    return pools, domains, warnings
+
+
 def test_status_withoutTheAgent_showsTheTableDomainsAndWarnings(pool2m, domains, tmp_path):
     name = domains("status")
     define(name, hugepage_vm(name, mib=64), tmp_path)
     H.virsh("start", name)
+    uuid = H.virsh("domuuid", name).stdout.strip()
     p = H.run([str(H.guard_bin()), "status"])
     assert p.returncode == 0, p.stderr
-    out = p.stdout
-    assert out.splitlines()[0].split() == ["page", "size", "node", "total", "free", "in", "flight", "committed",
-                                           "drift", "reserve", "headroom"], out
-    assert name in out and "32 × 2M" in out, out
-    assert "Warnings:" in out or "No warnings." in out
+    j = json.loads(H.run([str(H.guard_bin()), "status", "--json"]).stdout)
+    pools, doms, warnings = _status_table(p.stdout)
+
+    # The whole-host 2M row says what the JSON says, and its committed count is the sum of
+    # the running VMs' 2M pages, ours included.
+    row = next(r for r in pools if r[:2] == ["2M", "all"])
+    jrow = next(r for r in j["pools"] if r["pageSizeKiB"] == 2048 and r["node"] is None)
+    drift = jrow["drift"]
+    assert row[2:] == [str(jrow["total"]), str(jrow["free"]), str(jrow["reservedInFlight"]), str(jrow["committed"]),
+                       f"+{drift}" if drift > 0 else str(drift), str(jrow["hostReserve"]), str(jrow["headroom"])], p.stdout
+    ours = next(d for d in j["domains"] if d["domain"] == name)
+    assert ours["uuid"] == uuid and sum(i["pages"] for i in ours["demand"] if i["pageSizeKiB"] == 2048) == 32
+    assert jrow["committed"] == sum(i["pages"] for d in j["domains"] for i in d["demand"] if i["pageSizeKiB"] == 2048)
+
+    # Our VM's row: name, uuid, pages.
+    cells = next([c.strip() for c in d if c.strip()] for d in doms if d[0].strip() == name)
+    assert cells[1:3] == [uuid, "32 × 2M"], p.stdout
+    assert warnings == j["warnings"], p.stdout
