@@ -36,7 +36,8 @@ public enum HostScan {
         let listedAt = BootClock.now()
         let running: [RunningDomain]
         do {
-            running = try runningDomains(conn, context: pool.context(basePageKiB: GuardEnvironment.basePageKiB), unparsable: unparsable)
+            running = try runningDomains(conn, context: pool.context(basePageKiB: GuardEnvironment.basePageKiB),
+                                         environment: environment, unparsable: unparsable)
         } catch { throw .libvirt(error) }
         return HostState(pool: pool, running: running, files: libvirtHugetlbfsFiles(mounts: pool.mounts, environment: environment),
                          listedAt: listedAt)
@@ -44,7 +45,7 @@ public enum HostScan {
 
     /// Running domains with the demand of their live XML. A domain that stops while we
     /// look is skipped; XML we can't parse is reported through `unparsable`.
-    public static func runningDomains(_ conn: Connection, context: PageSizeContext,
+    public static func runningDomains(_ conn: Connection, context: PageSizeContext, environment: GuardEnvironment? = nil,
                                       unparsable: (String, String) -> Void = { _, _ in }) throws(LibvirtError) -> [RunningDomain] {
         var out: [RunningDomain] = []
         for dom in try conn.listAllDomains(activeOnly: true) {
@@ -53,7 +54,9 @@ public enum HostScan {
                 if error.isNoDomain { continue }
                 throw error
             }
-            out.append(try domain(dom, xml: xml, context: context, unparsable: unparsable))
+            var d = try domain(dom, xml: xml, context: context, unparsable: unparsable)
+            if let environment, d.usesHugepages { d.placement = placement(domain: d.name, environment: environment) }
+            out.append(d)
         }
         return out
     }
@@ -68,6 +71,29 @@ public enum HostScan {
             demand = DomainDemand(domain: name, uuid: uuid, items: [])
         }
         return RunningDomain(name: name, uuid: uuid, id: dom.id, demand: demand)
+    }
+
+    /// Where a running domain's QEMU holds its hugepages: the pid from libvirt's pid file
+    /// (`/run/libvirt/qemu/<name>.pid`), checked against the process's `-name guest=<name>`
+    /// so a stale pid file can't name another process, then `/proc/<pid>/numa_maps`. nil when
+    /// any of it can't be read (the caller falls back to the model).
+    public static func placement(domain name: String, environment: GuardEnvironment) -> HugepagePlacement? {
+        guard let text = try? FileSystem.readText(environment.host("/run/libvirt/qemu/\(name).pid")),
+              let pid = Int32(text.filter { !$0.isWhitespace }), pid > 0,
+              let cmdline = try? FileSystem.readText(environment.host("/proc/\(pid)/cmdline")),
+              isQEMU(cmdline: cmdline, of: name),
+              let maps = try? FileSystem.readText(environment.host("/proc/\(pid)/numa_maps")) else { return nil }
+        return try? NumaMaps.hugepagePlacement(maps)
+    }
+
+    /// Whether a NUL-separated command line is QEMU's for this domain: libvirt passes
+    /// `-name guest=<name>,...`, with commas in the name doubled (QEMU's option escaping).
+    public static func isQEMU(cmdline: String, of name: String) -> Bool {
+        let args = cmdline.split(separator: "\0", omittingEmptySubsequences: false)
+        guard let i = args.firstIndex(of: "-name"), i + 1 < args.count else { return false }
+        let want = "guest=" + name.split(separator: ",", omittingEmptySubsequences: false).joined(separator: ",,")
+        let arg = args[i + 1]
+        return arg == want || arg.hasPrefix(want + ",") && !arg.hasPrefix(want + ",,")
     }
 
     /// Files under `<mount>/libvirt/qemu/` of every hugetlbfs mount, one directory level deep

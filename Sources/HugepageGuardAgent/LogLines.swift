@@ -97,6 +97,10 @@ public enum LogLines {
             return AgentLogLine(.warning, .poolBelowReserve, [("page_size", "\(size)kB"), ("node", node.map(String.init) ?? "all"),
                                                               ("available", "\(available)"), ("reserve", "\(reserve)")],
                                 message: "free hugepages are below the host reserve")
+        case let .pagesOutsideBinding(domain, uuid, size, node, pages, allowed):
+            return AgentLogLine(.warning, .pagesOutsideBinding, [("domain", domain), ("uuid", uuid), ("page_size", "\(size)kB"),
+                                                                 ("node", "\(node)"), ("pages", "\(pages)"), ("bound_to", allowed.description)],
+                                message: "VM holds hugepages on a node outside its NUMA binding (numa_maps)")
         }
     }
 

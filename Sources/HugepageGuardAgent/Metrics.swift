@@ -117,6 +117,16 @@ extension Metrics {
             }
         }
         add("domain_committed_pages", .gauge, "Hugepages held by each running domain, from its live XML.", committed)
+        var shares: [Sample] = []
+        for d in report.hugepageDomains {
+            for s in d.pageShares {
+                shares.append(Sample([Label("domain", d.name), Label("uuid", d.uuid), Label("page_size_kb", String(s.pageSizeKiB)),
+                                      Label("node", s.node), Label("source", s.source.rawValue)], String(s.pages)))
+            }
+        }
+        add("domain_pages", .gauge,
+            "Hugepages each running domain holds per node, from its QEMU's numa_maps (source=\"numa_maps\"); where that can't be read, the model's figure (source=\"model\", node=\"any\" when unbound).",
+            shares)
         add("leaked_hugetlbfs_pages", .gauge, "Hugepages held by files under libvirt's hugetlbfs directories that belong to no running domain.",
             report.leakedPages.keys.sorted().map { Sample([Label("page_size_kb", String($0))], String(report.leakedPages[$0]!)) })
     }

@@ -7,10 +7,48 @@ public struct RunningDomain: Sendable, Equatable {
     /// libvirt's runtime id, which names its hugetlbfs directory (`<id>-<name>`).
     public var id: UInt32?
     public var demand: DomainDemand
-    public init(name: String, uuid: String, id: UInt32?, demand: DomainDemand) {
-        self.name = name; self.uuid = uuid; self.id = id; self.demand = demand
+    /// Where its QEMU's hugepages are, per size and node, from `/proc/<pid>/numa_maps`; nil
+    /// when that couldn't be read (then the demand model stands in, and says so).
+    public var placement: HugepagePlacement?
+    public init(name: String, uuid: String, id: UInt32?, demand: DomainDemand, placement: HugepagePlacement? = nil) {
+        self.name = name; self.uuid = uuid; self.id = id; self.demand = demand; self.placement = placement
     }
     public var usesHugepages: Bool { !demand.isZero }
+
+    /// Where the VM's pages are, one share per page size and node: from numa_maps when it
+    /// was read (`source` "numa_maps"), else the model's figure from its live XML (`source`
+    /// "model", node `any` for pages that may sit on any node, else its node set).
+    public var pageShares: [PageShare] {
+        if let placement {
+            return placement.pages.keys.sorted().flatMap { size in
+                placement.nodes(ofSize: size).map {
+                    PageShare(pageSizeKiB: size, node: String($0), pages: placement.pages(ofSize: size, node: $0), source: .numaMaps)
+                }
+            }
+        }
+        var shares: [PageShare] = []
+        for item in demand.items where item.pages > 0 {
+            let node = item.hostNodes?.description ?? "any"
+            if let i = shares.firstIndex(where: { $0.pageSizeKiB == item.pageSizeKiB && $0.node == node }) {
+                shares[i].pages += item.pages
+            } else {
+                shares.append(PageShare(pageSizeKiB: item.pageSizeKiB, node: node, pages: item.pages, source: .model))
+            }
+        }
+        return shares.sorted { ($0.pageSizeKiB, $0.node) < ($1.pageSizeKiB, $1.node) }
+    }
+}
+
+/// A VM's pages of one size on one node (or node set), and where the figure comes from.
+public struct PageShare: Sendable, Equatable {
+    public enum Source: String, Sendable { case numaMaps = "numa_maps", model }
+    public var pageSizeKiB: UInt64
+    public var node: String
+    public var pages: UInt64
+    public var source: Source
+    public init(pageSizeKiB: UInt64, node: String, pages: UInt64, source: Source) {
+        self.pageSizeKiB = pageSizeKiB; self.node = node; self.pages = pages; self.source = source
+    }
 }
 
 /// A file found under `<hugetlbfs mount>/libvirt/qemu/`.
@@ -35,11 +73,13 @@ public struct PoolRow: Sendable, Equatable {
     public var surplus: UInt64
     /// Pages promised by the hook to starts whose QEMU hasn't taken them yet.
     public var reservedInFlight: UInt64
-    /// Expected: the running domains' demand.
+    /// Expected: the running domains' demand (their live XML). On a node: the pages their
+    /// QEMU holds there (numa_maps), or the model's share where numa_maps couldn't be read.
     public var committed: UInt64
     /// Actual: what the kernel says is in use (allocated minus free, plus reserved mappings).
     public var inUse: UInt64
-    /// inUse - committed; nil on a node when some demand of this size may sit on any node.
+    /// inUse - committed; nil on a node when a running VM's numa_maps couldn't be read and
+    /// its demand of this size may sit on any node.
     public var drift: Int64?
     public var hostReserve: UInt64
     /// What a new VM could still take: free - resv - in flight - host reserve.
@@ -62,6 +102,9 @@ public enum Finding: Sendable, Equatable, Hashable {
     case commitmentChanged(domain: String, uuid: String, from: [DemandItem], to: [DemandItem])
     /// Free pages below the configured host reserve.
     case belowReserve(pageSizeKiB: UInt64, node: Int?, available: UInt64, reserve: UInt64)
+    /// A VM whose pages of one size are all bound to `allowed` (strict or restrictive
+    /// numatune, or a DIMM's nodemask) holds `pages` of them on `node`, outside that binding.
+    case pagesOutsideBinding(domain: String, uuid: String, pageSizeKiB: UInt64, node: Int, pages: UInt64, allowed: NodeSet)
 }
 
 public struct ReconcileReport: Sendable, Equatable {
@@ -100,6 +143,7 @@ public enum Reconciler {
         var leakedPages: [UInt64: UInt64] = [:]
         for f in leaked { leakedPages[f.pageSizeKiB, default: 0] += f.pages }
         findings += leaked.map(Finding.leakedFile)
+        findings += hugepage.flatMap(outsideBinding)
 
         // In flight: reservations of domains whose QEMU isn't running yet. Running domains
         // whose start hasn't passed `started begin` may still be preallocating, so the kernel
@@ -189,13 +233,16 @@ public enum Reconciler {
         return (row, findings)
     }
 
-    /// One row per NUMA node of one page size, and the nodes below their reserve. Demand
-    /// confined to exactly one node lands there; on a one-node host everything does.
-    /// Elsewhere a node's share is unknown, and so is its drift.
+    /// One row per NUMA node of one page size, and the nodes below their reserve. A running
+    /// VM's pages on a node are what its QEMU holds there (numa_maps). Where that couldn't be
+    /// read, the model stands in: demand confined to exactly one node lands there, and on a
+    /// one-node host everything does; other demand leaves the node's share, and its drift,
+    /// unknown.
     static func nodeRows(_ p: PagePool, hugepage: [RunningDomain], flying: [DemandItem],
                          config: GuardConfig) -> ([PoolRow], [Finding]) {
         let size = p.sizeKiB
-        let items = hugepage.flatMap(\.demand.items).filter { $0.pageSizeKiB == size }
+        let observed = hugepage.compactMap(\.placement)
+        let modelled = hugepage.filter { $0.placement == nil }.flatMap(\.demand.items).filter { $0.pageSizeKiB == size }
         let nodes = p.nodes.keys.sorted()
         var rows: [PoolRow] = []
         var findings: [Finding] = []
@@ -206,8 +253,9 @@ public enum Reconciler {
                 guard let set = item.hostNodes, set.ids.count == 1 else { return nil }
                 return set.ids[0] == node
             }
-            let attributable = items.allSatisfy { onNode($0) != nil }
-            let committed = items.filter { onNode($0) == true }.reduce(0) { $0 + $1.pages }
+            let attributable = modelled.allSatisfy { onNode($0) != nil }
+            let committed = observed.reduce(0) { $0 + $1.pages(ofSize: size, node: node) }
+                + modelled.filter { onNode($0) == true }.reduce(0) { $0 + $1.pages }
             let nodeFlying = flying.filter { onNode($0) == true }.reduce(0) { $0 + $1.pages }
             let inUse = n.nr > n.free ? n.nr - n.free : 0
             let reserve = config.reserve(pageSizeKiB: size, node: node)
@@ -221,6 +269,24 @@ public enum Reconciler {
         }
         return (rows, findings)
     }
+
+    /// Pages a VM holds on nodes its binding doesn't allow. Checked per page size, and only
+    /// where every backend of that size is bound (one unbound backend may use any node).
+    static func outsideBinding(_ d: RunningDomain) -> [Finding] {
+        guard let placement = d.placement else { return [] }
+        var out: [Finding] = []
+        for size in d.demand.pageSizes {
+            let items = d.demand.items.filter { $0.pageSizeKiB == size }
+            let sets = items.compactMap(\.hostNodes)
+            guard sets.count == items.count else { continue }
+            let allowed = NodeSet(sets.flatMap(\.ids))
+            for node in placement.nodes(ofSize: size) where !allowed.ids.contains(node) {
+                out.append(.pagesOutsideBinding(domain: d.name, uuid: d.uuid, pageSizeKiB: size, node: node,
+                                                pages: placement.pages(ofSize: size, node: node), allowed: allowed))
+            }
+        }
+        return out
+    }
 }
 
 extension Finding {
@@ -228,7 +294,7 @@ extension Finding {
     /// opposed to actions taken once (stale entries removed, adoptions, demand changes).
     public var isCondition: Bool {
         switch self {
-        case .nonLibvirtConsumer, .missingPages, .leakedFile, .belowReserve: true
+        case .nonLibvirtConsumer, .missingPages, .leakedFile, .belowReserve, .pagesOutsideBinding: true
         case .staleLedgerEntry, .adopted, .commitmentChanged: false
         }
     }
@@ -240,6 +306,7 @@ extension Finding {
         case let .missingPages(size, _): "missing/\(size)"
         case let .leakedFile(f): "leaked/\(f.path)"
         case let .belowReserve(size, node, _, _): "reserve/\(size)/\(node.map(String.init) ?? "all")"
+        case let .pagesOutsideBinding(_, uuid, size, node, _, _): "outside/\(uuid)/\(size)/\(node)"
         case let .staleLedgerEntry(d, s, _): "stale/\(d)/\(s)"
         case let .adopted(d, u, _): "adopt/\(d)/\(u)"
         case let .commitmentChanged(d, u, _, _): "change/\(d)/\(u)"

@@ -45,6 +45,8 @@ public enum LogEvent: String, CaseIterable, Sendable {
     case adopted
     case commitmentChanged = "commitment_changed"
     case poolBelowReserve = "pool_below_reserve"
+    /// A VM holds hugepages on a node outside its strict NUMA binding (from numa_maps).
+    case pagesOutsideBinding = "pages_outside_binding"
 }
 
 /// The severity of a log line; the syslog priority is derived from it.

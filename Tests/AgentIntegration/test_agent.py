@@ -211,3 +211,50 @@ def test_status_withoutTheAgent_showsTheTableDomainsAndWarnings(pool2m, domains,
     cells = next([c.strip() for c in d if c.strip()] for d in doms if d[0].strip() == name)
     assert cells[1:3] == [uuid, "32 × 2M"], p.stdout
     assert warnings == j["warnings"], p.stdout
+
+
+def _numa_maps_hugepages(pid):
+    """{(page_size_kb, node): pages} summed over the `huge` lines of /proc/<pid>/numa_maps."""
+    out = {}
+    for line in Path(f"/proc/{pid}/numa_maps").read_text().splitlines():
+        tokens = line.split()
+        if "huge" not in tokens:
+            continue
+        kv = dict(t.split("=", 1) for t in tokens[2:] if "=" in t)
+        size = int(kv["kernelpagesize_kB"])
+        for k, v in kv.items():
+            if k.startswith("N") and k[1:].isdigit():
+                out[(size, k[1:])] = out.get((size, k[1:]), 0) + int(v)
+    return out
+
+
+def test_pagesPerNode_comeFromTheRunningQEMUsNumaMaps(pool2m, domains, agent, tmp_path):
+    a = agent()
+    name = domains("numa")
+    define(name, hugepage_vm(name, mib=64), tmp_path)
+    H.virsh("start", name)
+    pid = int(Path(f"/run/libvirt/qemu/{name}.pid").read_text())
+    kernel = _numa_maps_hugepages(pid)
+    assert sum(v for (size, _), v in kernel.items() if size == 2048) == 32, kernel
+
+    status = json.loads(H.run([str(H.guard_bin()), "status", "--json"]).stdout)
+    ours = next(d for d in status["domains"] if d["domain"] == name)
+    assert ours["pagesPerNode"] == [{"pageSizeKiB": 2048, "node": node, "pages": pages, "source": "numa_maps"}
+                                    for (size, node), pages in sorted(kernel.items()) if size == 2048], ours
+    # Every node row's drift is known, and is exactly in use minus what the VMs hold there.
+    for row in (r for r in status["pools"] if r["pageSizeKiB"] == 2048 and r["node"] is not None):
+        assert row["drift"] is not None, row
+        held = sum(s["pages"] for d in status["domains"] for s in d["pagesPerNode"]
+                   if s["pageSizeKiB"] == 2048 and s["node"] == str(row["node"]))
+        assert row["committed"] == held and row["drift"] == row["inUse"] - held, row
+
+    a.wait_line("event=started", f"domain={name}")
+    deadline = time.time() + 10
+    want = {f'hugepage_guard_domain_pages{{domain="{name}",uuid="{ours["uuid"]}",page_size_kb="2048",node="{node}",'
+            f'source="numa_maps"}} {pages}' for (size, node), pages in kernel.items() if size == 2048}
+    while True:
+        lines = set(a.metrics.read_text().splitlines()) if a.metrics.exists() else set()
+        if want <= lines or time.time() > deadline:
+            break
+        time.sleep(0.2)
+    assert want <= lines, "\n".join(sorted(l for l in lines if "domain_pages" in l))

@@ -37,20 +37,23 @@ final class OutputTests: XCTestCase {
     }
 
     /// The whole metrics file for a two-node host with a leak, a VM bound to node 1, a VM on
-    /// any node and a name that needs escaping, against `Tests/Fixtures/metrics/agent.prom`.
+    /// any node whose numa_maps couldn't be read, one whose could, and a name that needs escaping, against `Tests/Fixtures/metrics/agent.prom`.
     func testMetrics_matchTheGoldenFile() throws {
-        let p = HugepagePool(sizes: [2048: PagePool(sizeKiB: 2048, nr: 512, free: 400, resv: 2, surplus: 0,
-                                                    nodes: [0: NodeCounts(nr: 256, free: 200, surplus: 0), 1: NodeCounts(nr: 256, free: 200, surplus: 0)]),
+        let p = HugepagePool(sizes: [2048: PagePool(sizeKiB: 2048, nr: 512, free: 340, resv: 2, surplus: 0,
+                                                    nodes: [0: NodeCounts(nr: 256, free: 170, surplus: 0), 1: NodeCounts(nr: 256, free: 170, surplus: 0)]),
                                      1048576: PagePool(sizeKiB: 1048576, nr: 0, free: 0, resv: 0, surplus: 0)],
                                  mounts: [HugetlbfsMount(path: "/dev/hugepages", pageSizeKiB: 2048)], kernelDefaultKiB: 2048)
         let bound = RunningDomain(name: "we\"b\\1\n", uuid: "u-1", id: 1,
                                   demand: DomainDemand(domain: "x", items: [DemandItem(pageSizeKiB: 2048, hostNodes: NodeSet([1]), pages: 48)]))
         let anywhere = RunningDomain(name: "db", uuid: "u-2", id: 2,
                                      demand: DomainDemand(domain: "db", items: [DemandItem(pageSizeKiB: 2048, hostNodes: nil, pages: 60)]))
+        var observed = anywhere
+        observed.name = "app"; observed.uuid = "u-3"
+        observed.placement = HugepagePlacement(pages: [2048: [0: 50, 1: 10]])
         let leak = HugetlbfsFile(path: "/dev/hugepages/libvirt/qemu/9-gone/ram", pageSizeKiB: 2048, domainDir: "9-gone", pages: 4)
         var config = GuardConfig()
         config.reserves = [HostReserve(pageSizeKiB: 2048, node: nil, pages: 16)]
-        let report = Reconciler.reconcile(pool: p, running: [bound, anywhere], ledger: Ledger(), files: [leak], config: config,
+        let report = Reconciler.reconcile(pool: p, running: [bound, anywhere, observed], ledger: Ledger(), files: [leak], config: config,
                                           now: 0, isAlive: { _ in true })
         var c = ReconcileCounters(); c.runs = 3; c.errors = 1; c.lastSuccessUnix = 1700000000; c.lastDurationSeconds = 0.25
         let text = Metrics.agent(report: report, refusals: 2, counters: c, intervalSeconds: 60).text
