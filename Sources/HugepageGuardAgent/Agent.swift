@@ -88,7 +88,8 @@ public final class Agent: @unchecked Sendable {
         let interval = Duration.seconds(options.reconcileInterval)
         logger.log(AgentLogLine(.info, .agentStarting, [("uri", options.uri), ("reconcile_interval_s", "\(Int(options.reconcileInterval))"),
                                                          ("metrics_path", options.metricsPath)], message: "hugepage-guard agent starting"))
-        await withTaskGroup(of: Void.self) { group in
+        // A discarding group: finished retry delays are dropped, not kept until awaited.
+        await withDiscardingTaskGroup { group in
             group.addTask {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: interval)
