@@ -1,5 +1,6 @@
 import HugepageGuardAgent
 import HugepageGuardCore
+import HugepageGuardHost
 import XCTest
 
 /// Per-node accounting from numa_maps, with the model as the labelled fallback.
@@ -92,5 +93,36 @@ final class PlacementTests: XCTestCase {
         XCTAssertFalse(HostScan.isQEMU(cmdline: "/usr/bin/sleep\0100\0", of: "web1"))
         XCTAssertTrue(HostScan.isQEMU(cmdline: "qemu\0-name\0guest=a,,b,debug-threads=on\0", of: "a,b"))
         XCTAssertFalse(HostScan.isQEMU(cmdline: "qemu\0-name\0guest=a,,b,debug-threads=on\0", of: "a"))
+    }
+
+    /// A host root with libvirt's pid file and the QEMU process's /proc entries.
+    func hostRoot(pid: String, cmdline: String, numaMaps: String?) throws -> URL {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("hg-placement-\(UUID().uuidString)")
+        let run = root.appendingPathComponent("run/libvirt/qemu"), proc = root.appendingPathComponent("proc/4242")
+        try FileManager.default.createDirectory(at: run, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: proc, withIntermediateDirectories: true)
+        try pid.write(to: run.appendingPathComponent("web1.pid"), atomically: true, encoding: .utf8)
+        try cmdline.write(to: proc.appendingPathComponent("cmdline"), atomically: true, encoding: .utf8)
+        if let numaMaps { try numaMaps.write(to: proc.appendingPathComponent("numa_maps"), atomically: true, encoding: .utf8) }
+        addTeardownBlock { try? FileManager.default.removeItem(at: root) }
+        return root
+    }
+
+    func testPlacement_readsThePidFileAndThatProcessesNumaMaps() throws {
+        let maps = "7f2a00000000 bind:0 file=/dev/hugepages/x\\040(deleted) huge anon=3 dirty=3 N0=2 N1=1 kernelpagesize_kB=2048\n"
+        let root = try hostRoot(pid: "4242\n", cmdline: "qemu\0-name\0guest=web1,debug-threads=on\0", numaMaps: maps)
+        let env = GuardEnvironment(sysfsRoot: root.path)
+        XCTAssertEqual(HostScan.placement(domain: "web1", environment: env), HugepagePlacement(pages: [2048: [0: 2, 1: 1]]))
+    }
+
+    func testPlacement_isNilForAStalePidFile_orUnreadableMaps_soTheModelStandsIn() throws {
+        let maps = "7f2a00000000 default huge N0=2 kernelpagesize_kB=2048\n"
+        let other = try hostRoot(pid: "4242", cmdline: "/usr/bin/sleep\0100\0", numaMaps: maps)
+        XCTAssertNil(HostScan.placement(domain: "web1", environment: GuardEnvironment(sysfsRoot: other.path)))
+        let noMaps = try hostRoot(pid: "4242", cmdline: "qemu\0-name\0guest=web1\0", numaMaps: nil)
+        XCTAssertNil(HostScan.placement(domain: "web1", environment: GuardEnvironment(sysfsRoot: noMaps.path)))
+        let garbled = try hostRoot(pid: "4242", cmdline: "qemu\0-name\0guest=web1\0", numaMaps: "zz default huge\n")
+        XCTAssertNil(HostScan.placement(domain: "web1", environment: GuardEnvironment(sysfsRoot: garbled.path)))
+        XCTAssertNil(HostScan.placement(domain: "nope", environment: GuardEnvironment(sysfsRoot: garbled.path)))
     }
 }
