@@ -142,6 +142,9 @@ def test_fleet_prometheusSeesTheVMsPages_theLeakAsDrift_andTheLeakAlert(pool2m, 
     assert prom.wait("the VM's committed pages", lambda: one_value(prom, committed)) == 32
     on_nodes = f'sum(hugepage_guard_domain_pages{{domain="{name}",page_size_kb="2048",source="numa_maps"}})'
     assert prom.wait("the VM's pages per node from numa_maps", lambda: one_value(prom, on_nodes)) == 32
+    # node-exporter parsed the agent's file without complaint (it rejects a malformed one).
+    assert prom.wait("node-exporter's textfile verdict", lambda: one_value(prom, "node_textfile_scrape_error") is not None)
+    assert one_value(prom, "node_textfile_scrape_error") == 0
     fleet_committed = 'page_size_kb:hugepage_guard_committed_pages:sum{page_size_kb="2048"}'
     assert prom.wait("the fleet total (recording rule)", lambda: one_value(prom, fleet_committed)) >= 32
 
