@@ -101,7 +101,7 @@ extension Metrics {
         add("pool_surplus_pages", .gauge, "Surplus (overcommitted) hugepages, per page size and node.", rows.map { Sample(at($0), String($0.surplus)) })
         add("pool_reserved_in_flight_pages", .gauge, "Hugepages reserved by the hook for starts not yet running.",
             rows.map { Sample(at($0), String($0.reservedInFlight)) })
-        add("committed_pages", .gauge, "Hugepages committed to running domains, per page size and node.",
+        add("committed_pages", .gauge, "Hugepages committed to running domains: their live XML for the whole host; on a node, what their QEMU holds there (numa_maps).",
             rows.map { Sample(at($0), String($0.committed)) })
         add("drift_pages", .gauge, "Hugepages in use minus committed to running domains; absent where a node's share is unknown.",
             rows.compactMap { r in r.drift.map { Sample(at(r), String($0)) } })
