@@ -25,6 +25,13 @@ public struct SystemLog: Sendable {
         write(line.text, level: line.level)
     }
 
+    /// Writes one line at the priority its own level gives; `level` is ignored. Kept only
+    /// while callers move to `write(_:)`.
+    @available(*, deprecated, message: "use write(_:), which takes the priority from the line's level")
+    public func write(_ line: LogLine, level: Level) {
+        write(line)
+    }
+
     /// Writes text that is already one logfmt line.
     public func write(_ line: String, level: Level) {
         line.withCString { text in withVaList([text]) { vsyslog(level.syslogPriority, "%s", $0) } }
