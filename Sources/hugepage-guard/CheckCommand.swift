@@ -97,7 +97,8 @@ struct HumanReport {
         for size in d.demand.pageSizes {
             let p = report.pool.sizes[size]
             let free = p.map { "\($0.available) of \($0.nr) free" } ?? "no pool"
-            lines.append("  \(humanPageSize(kib: size)) pages: needs \(d.demand.pages(ofSize: size)); pool: \(free)")
+            let needs = PageArithmetic.shown(PageArithmetic.sum(d.demand.items.filter { $0.pageSizeKiB == size }.map(\.pages)))
+            lines.append("  \(humanPageSize(kib: size)) pages: needs \(needs); pool: \(free)")
         }
         if !d.fits { lines.append(""); lines.append(report.refusalParagraph) }
         // Each line on its own is escaped: names and aliases come from the XML.
