@@ -104,4 +104,29 @@ final class ConfigNumberTests: XCTestCase {
         XCTAssertEqual(GuardConfig.knownKeys, ["policy", "reserve.<size>", "reserve.<size>.node<N>", "state_dir",
                                                "reservation_timeout", "agent.reconcile_interval", "agent.metrics_path"])
     }
+
+    func testLinesBuiltFromHostilePieces_parseOrFailWithALineNumber_neverTrap() {
+        // A fixed pseudo-random sequence (SplitMix64), so a failure reproduces.
+        var state: UInt64 = 0x9E3779B97F4A7C15
+        func next() -> UInt64 {
+            state &+= 0x9E3779B97F4A7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
+            z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
+            return z ^ (z >> 31)
+        }
+        let keys = ["reserve.", "2M", "17592186044416G", "18446744073709551616", "node", "node00", "node+1", ".", "policy",
+                    "reservation_timeout", "=", " ", "#", "\u{FEFF}", "\u{202E}", "\r", "G", "kB", "0", "-", "9223372036854775808"]
+        for _ in 0..<3000 {
+            var text = ""
+            for _ in 0..<(1 + next() % 4) {
+                for _ in 0..<(1 + next() % 8) { text += keys[Int(next() % UInt64(keys.count))] }
+                text += "\n"
+            }
+            do { _ = try GuardConfig.parse(text, source: "t.conf") } catch {
+                XCTAssertGreaterThan(error.line, 0, text.debugDescription)
+                XCTAssertFalse("\(error)".unicodeScalars.contains { TerminalText.mustEscape($0) }, text.debugDescription)
+            }
+        }
+    }
 }
