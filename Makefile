@@ -1,7 +1,8 @@
 # hugepage-guard: every entry point a person or CI needs.
 #
 #   make demo        set up this host and show the guard refusing a VM (README, first command)
-#   make test        every test: unit tests plus the real-libvirtd/QEMU integration tests
+#   make test        every test: unit tests, the monitoring rules and dashboard (promtool), and the
+#                    real-libvirtd/QEMU integration tests
 #   make test-deb    the Debian package tests in a debootstrap'd chroot (CI runs these too)
 #   make deb         build hugepage-guard_<version>_amd64.deb
 #   make bench       write BENCHMARKS.md
@@ -9,7 +10,7 @@
 SWIFT_RELEASE_FLAGS := -c release --static-swift-stdlib
 BIN := $(shell swift build $(SWIFT_RELEASE_FLAGS) --show-bin-path 2>/dev/null)
 
-.PHONY: all build test test-unit test-integration test-deb deb demo bench setup clean
+.PHONY: all build test test-unit test-monitoring test-integration test-deb deb demo bench setup clean
 
 all: build
 
@@ -26,7 +27,11 @@ test-unit:
 test-integration: setup build
 	HUGEPAGE_GUARD_BIN=$(BIN) python3 -m pytest -v Tests/Integration Tests/AgentIntegration
 
-test: setup test-unit test-integration
+# The shipped Prometheus rules (promtool check + unit tests) and the Grafana dashboard.
+test-monitoring: setup
+	python3 -m pytest -v Tests/Monitoring
+
+test: setup test-unit test-monitoring test-integration
 
 test-deb: deb
 	Tests/Packaging/run

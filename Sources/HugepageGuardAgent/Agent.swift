@@ -23,7 +23,8 @@ public struct AgentOptions: Sendable {
 /// The agent: watches libvirt's events over a read-only connection, logs one line per
 /// event, reconciles the hugepage pool against running domains, keeps the ledger honest
 /// and exports metrics. One `run()`; every input (events, connection loss, timer, retry,
-/// SIGTERM) goes through one stream and is handled in order on one task.
+/// SIGTERM) goes through one stream and is handled in order on one task; the timer and the
+/// reconnect delays are child tasks of `run()`.
 public final class Agent: @unchecked Sendable {
     enum Input: Sendable {
         case event(DomainEvent, generation: Int)
@@ -36,17 +37,25 @@ public final class Agent: @unchecked Sendable {
         case reconcileAfterEvents
     }
 
+    /// What handling one input asks of the run loop.
+    enum Next {
+        case proceed
+        /// Reconnect after `delay`, if the connection generation is still `generation`.
+        case retry(after: Duration, generation: Int)
+        case stop
+    }
+
     struct Session {
         var connection: Connection
         var subscription: DomainEventSubscription
-        var generation: Int
     }
 
     let options: AgentOptions
     let logger: Logger
+    private let metrics: MetricsWriter
     private var session: Session?
     private var generation = 0
-    private var backoff = 0.5
+    private var backoff = Duration.milliseconds(500)
     private var failedAttempts = 0
     private var conditions: [String: Finding] = [:]
     private var counters = ReconcileCounters()
@@ -57,10 +66,14 @@ public final class Agent: @unchecked Sendable {
 
     public init(options: AgentOptions, logger: Logger) {
         self.options = options; self.logger = logger
+        self.metrics = MetricsWriter(path: options.metricsPath)
     }
 
     public func run() async throws {
+        // Registers libvirt's event loop, and with it the process-wide setup (SIGPIPE
+        // ignored, libvirt's error printer silenced), before any connection is opened.
         let loop = try EventLoop.startDefault()
+        defer { loop.stop() }
         let (inputs, cont) = AsyncStream.makeStream(of: Input.self)
         continuation = cont
         let signals = [SIGTERM, SIGINT].map { sig -> DispatchSourceSignal in
@@ -70,65 +83,82 @@ public final class Agent: @unchecked Sendable {
             s.resume()
             return s
         }
-        let interval = options.reconcileInterval
-        let timer = Task.detached {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(interval))
-                cont.yield(.tick)
-            }
-        }
-        defer { timer.cancel(); signals.forEach { $0.cancel() }; loop.stop() }
+        defer { signals.forEach { $0.cancel() } }
 
-        logger.fields(.info, [("event", "agent_starting"), ("uri", options.uri), ("reconcile_interval_s", "\(Int(interval))"),
-                              ("metrics_path", options.metricsPath)], "hugepage-guard agent starting")
-        if connect() { reconcile(trigger: "start") } else { scheduleRetry() }
-        ServiceNotify.send("READY=1")
-
-        for await input in inputs {
-            switch input {
-            case let .event(e, gen) where gen == generation && session != nil:
-                handle(e)
-                if !reconcileQueued {
-                    reconcileQueued = true
-                    continuation?.yield(.reconcileAfterEvents)
+        let interval = Duration.seconds(options.reconcileInterval)
+        logger.log(AgentLogLine(.info, .agentStarting, [("uri", options.uri), ("reconcile_interval_s", "\(Int(options.reconcileInterval))"),
+                                                         ("metrics_path", options.metricsPath)], message: "hugepage-guard agent starting"))
+        // A discarding group: finished retry delays are dropped, not kept until awaited.
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: interval)
+                    cont.yield(.tick)
                 }
-            case .reconcileAfterEvents:
-                reconcileQueued = false
-                reconcile(trigger: "event")
-            case .event:
-                break   // from a connection we already dropped
-            case let .closed(reason, gen) where gen == generation && session != nil:
-                logger.fields(.warning, [("event", "libvirt_disconnected"), ("uri", options.uri), ("reason", reason.description)],
-                              "lost the connection to libvirtd; reconnecting with backoff (events meanwhile are lost, a resync follows)")
-                teardown()
-                scheduleRetry()
-            case .closed:
-                break
-            case .tick:
-                if let s = session, !s.connection.isAlive {
-                    logger.fields(.warning, [("event", "libvirt_disconnected"), ("uri", options.uri), ("reason", "not_alive")],
-                                  "lost the connection to libvirtd; reconnecting with backoff")
-                    teardown()
-                    scheduleRetry()
-                } else if session != nil {
-                    reconcile(trigger: "timer")
-                }
-            case let .retry(gen) where gen == generation && session == nil:
-                if connect() {
-                    reconcile(trigger: "reconnect")
-                } else {
-                    scheduleRetry()
-                }
-            case .retry:
-                break
-            case let .terminate(sig):
-                logger.fields(.info, [("event", "agent_stopping"), ("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT")],
-                              "deregistering callbacks and closing the connection")
-                ServiceNotify.send("STOPPING=1")
-                teardown()
-                cont.finish()
             }
+            var next = Next.proceed
+            if connect() { reconcile(trigger: "start") } else { next = nextRetry() }
+            ServiceNotify.send("READY=1")
+            var iterator = inputs.makeAsyncIterator()
+            while true {
+                if case let .retry(delay, gen) = next {
+                    group.addTask {
+                        try? await Task.sleep(for: delay)
+                        if !Task.isCancelled { cont.yield(.retry(generation: gen)) }
+                    }
+                }
+                if case .stop = next { break }
+                guard let input = await iterator.next() else { break }
+                next = handle(input)
+            }
+            cont.finish()
+            group.cancelAll()
         }
+    }
+
+    /// One input, in arrival order.
+    private func handle(_ input: Input) -> Next {
+        switch input {
+        case let .event(e, gen) where gen == generation && session != nil:
+            log(e)
+            if !reconcileQueued {
+                reconcileQueued = true
+                continuation?.yield(.reconcileAfterEvents)
+            }
+        case .reconcileAfterEvents:
+            reconcileQueued = false
+            reconcile(trigger: "event")
+        case .event:
+            break   // from a connection we already dropped
+        case let .closed(reason, gen) where gen == generation && session != nil:
+            logger.log(AgentLogLine(.warning, .libvirtDisconnected, [("uri", options.uri), ("reason", reason.description)],
+                                    message: "lost the connection to libvirtd; reconnecting with backoff (events meanwhile are lost, a resync follows)"))
+            teardown()
+            return nextRetry()
+        case .closed:
+            break
+        case .tick:
+            if let s = session, !s.connection.isAlive {
+                logger.log(AgentLogLine(.warning, .libvirtDisconnected, [("uri", options.uri), ("reason", "not_alive")],
+                                        message: "lost the connection to libvirtd; reconnecting with backoff"))
+                teardown()
+                return nextRetry()
+            } else if session != nil {
+                reconcile(trigger: "timer")
+            }
+        case let .retry(gen) where gen == generation && session == nil:
+            guard connect() else { return nextRetry() }
+            reconcile(trigger: "reconnect")
+        case .retry:
+            break
+        case let .terminate(sig):
+            logger.log(AgentLogLine(.info, .agentStopping, [("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT")],
+                                    message: "deregistering callbacks and closing the connection"))
+            ServiceNotify.send("STOPPING=1")
+            teardown()
+            return .stop
+        }
+        return .proceed
     }
 
     /// Opens the read-only connection in libvirt's canonical order: close callback,
@@ -143,36 +173,32 @@ public final class Agent: @unchecked Sendable {
                 try conn.onClose { cont.yield(.closed($0, generation: gen)) }
                 let sub = try DomainEventSubscription.register(on: conn) { cont.yield(.event($0, generation: gen)) }
                 try conn.setKeepAlive(interval: 5, count: 3)
-                session = Session(connection: conn, subscription: sub, generation: gen)
+                session = Session(connection: conn, subscription: sub)
             } catch {
                 conn.close()
                 throw error
             }
-            logger.fields(.info, [("event", "libvirt_connected"), ("uri", options.uri), ("attempts", "\(failedAttempts + 1)")],
-                          "watching lifecycle, device-added, device-removed and memory-device-size-change events")
+            logger.log(AgentLogLine(.info, .libvirtConnected, [("uri", options.uri), ("attempts", "\(failedAttempts + 1)")],
+                                    message: "watching lifecycle, device-added, device-removed and memory-device-size-change events"))
             failedAttempts = 0
-            backoff = 0.5
+            backoff = .milliseconds(500)
             return true
         } catch {
             failedAttempts += 1
             if failedAttempts == 1 || failedAttempts % 10 == 0 {
-                logger.fields(.warning, [("event", "libvirt_connect_failed"), ("uri", options.uri), ("attempt", "\(failedAttempts)"),
-                                         ("error", "\(error)"), ("retry_in_s", oneDecimal(backoff))],
-                              "cannot reach libvirtd; will keep retrying")
+                logger.log(AgentLogLine(.warning, .libvirtConnectFailed, [("uri", options.uri), ("attempt", "\(failedAttempts)"),
+                                                                          ("error", "\(error)"), ("retry_in_s", oneDecimal(backoff.seconds))],
+                                        message: "cannot reach libvirtd; will keep retrying"))
             }
             return false
         }
     }
 
-    private func scheduleRetry() {
+    /// The next reconnect attempt, with exponential backoff up to 30 s.
+    private func nextRetry() -> Next {
         let delay = backoff
-        backoff = min(backoff * 2, 30)
-        let gen = generation
-        let cont = continuation
-        Task.detached {
-            try? await Task.sleep(for: .seconds(delay))
-            cont?.yield(.retry(generation: gen))
-        }
+        backoff = min(backoff * 2, .seconds(30))
+        return .retry(after: delay, generation: generation)
     }
 
     /// Deregisters the callbacks and closes the connection; on a dead connection libvirt
@@ -186,7 +212,7 @@ public final class Agent: @unchecked Sendable {
     }
 
     /// Logs one line for the event.
-    private func handle(_ e: DomainEvent) {
+    private func log(_ e: DomainEvent) {
         guard let s = session else { return }
         var demand: [DemandItem]?
         let pool = try? SysfsPoolReader(environment: options.environment).read()
@@ -206,11 +232,9 @@ public final class Agent: @unchecked Sendable {
         } else {
             demand = lastDemand[e.domain.uuid]
         }
-        let latencyMs = Double((ContinuousClock.now - e.received).components.attoseconds) / 1e15
-            + Double((ContinuousClock.now - e.received).components.seconds) * 1000
-        var fields = LogLines.event(e, demand: demand, pool: pool)
-        fields.append(("latency_ms", oneDecimal(latencyMs)))
-        logger.fields(.info, fields)
+        var line = LogLines.event(e, demand: demand, pool: pool)
+        line.fields.append(("latency_ms", oneDecimal((ContinuousClock.now - e.received).seconds * 1000)))
+        logger.log(line)
     }
 
     /// Expected against actual; repairs the ledger; logs what changed; writes metrics.
@@ -218,48 +242,44 @@ public final class Agent: @unchecked Sendable {
         guard let s = session else { return }
         counters.runs += 1
         let started = ContinuousClock.now
+        let store = LedgerStore(directory: options.environment.stateDir(config: options.config))
         do {
-            let env = options.environment
-            let pool = try SysfsPoolReader(environment: env).read()
-            let context = pool.context(basePageKiB: GuardEnvironment.basePageKiB)
-            let listedAt = BootClock.now()
-            let running = try HostScan.runningDomains(s.connection, context: context) { name, error in
-                self.logger.fields(.warning, [("event", "unparsable_domain_xml"), ("domain", name), ("error", error)],
-                                   "cannot read this VM's hugepage demand; counting it as zero")
+            let state = try HostScan.scan(s.connection, environment: options.environment) { name, error in
+                self.logger.log(AgentLogLine(.warning, .unparsableDomainXML, [("domain", name), ("error", error)],
+                                             message: "cannot read this VM's hugepage demand; counting it as zero"))
             }
-            for d in running { lastDemand[d.uuid] = d.demand.items }
-            let files = HostScan.libvirtHugetlbfsFiles(mounts: pool.mounts, environment: env)
-            let store = LedgerStore(directory: env.stateDir(config: options.config))
+            for d in state.running { lastDemand[d.uuid] = d.demand.items }
             let config = options.config
             let now = BootClock.now()
-            var growthLines: [GrowthLogLine] = []
+            var growthLines: [LogLine] = []
             let (report, load) = try store.withLock { ledger, load -> (ReconcileReport, LedgerLoad) in
-                var r = Reconciler.reconcile(pool: pool, running: running, ledger: ledger, files: files, config: config, now: now,
-                                             listedAt: listedAt, isAlive: { ProcessTable.isAlive($0) })
+                var r = Reconciler.reconcile(state, ledger: ledger, config: config, now: now, isAlive: { ProcessTable.isAlive($0) })
                 // Pages grown for domains that left the ledger: given back (or kept) as at their release.
-                growthLines = GrowthKeeper.settle(before: ledger, after: &r.ledger, growth: PoolGrowth(environment: env, stateDir: store.directory),
+                growthLines = GrowthKeeper.settle(before: ledger, after: &r.ledger,
+                                                  growth: PoolGrowth(environment: options.environment, stateDir: store.directory),
                                                   config: config, now: now)
                 ledger = r.ledger
                 return (r, load)
             }
-            for line in growthLines { logger.growth(line) }
+            for line in growthLines { logger.log(AgentLogLine(growth: line)) }
             if case let .corrupt(aside, error) = load {
-                logger.fields(.warning, [("event", "ledger_corrupt"), ("moved_to", aside), ("error", "\(error)")],
-                              "the ledger was unreadable; moved it aside and rebuilt it from the running VMs")
+                logger.log(AgentLogLine(.warning, .ledgerCorrupt, [("moved_to", aside), ("error", "\(error)")],
+                                        message: "the ledger was unreadable; moved it aside and rebuilt it from the running VMs"))
             }
-            log(report, trigger: trigger, took: ContinuousClock.now - started)
-            counters.lastSuccessUnix = Int64(time(nil))
             let took = ContinuousClock.now - started
-            counters.lastDurationSeconds = Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18
+            log(report, trigger: trigger, took: took)
+            counters.lastSuccessUnix = Int64(time(nil))
+            counters.lastDurationSeconds = took.seconds
             writeMetrics(report: report, refusals: report.ledger.refusals)
         } catch {
             counters.errors += 1
-            logger.fields(.error, [("event", "reconcile_failed"), ("trigger", trigger), ("error", "\(error)")],
-                          "reconciliation failed; will retry on the next event or timer")
-            writeMetrics(report: nil, refusals: (try? LedgerStore(directory: options.environment.stateDir(config: options.config)).read().refusals) ?? 0)
+            logger.log(AgentLogLine(.error, .reconcileFailed, [("trigger", trigger), ("error", "\(error)")],
+                                    message: "reconciliation failed; will retry on the next event or timer"))
+            writeMetrics(report: nil, refusals: (try? store.read().refusals) ?? 0)
         }
     }
 
+    /// New findings, cleared conditions, and after a (re)connect one summary line.
     private func log(_ report: ReconcileReport, trigger: String, took: Duration) {
         var current: [String: Finding] = [:]
         for f in report.findings {
@@ -267,36 +287,29 @@ public final class Agent: @unchecked Sendable {
                 current[f.conditionKey] = f
                 if conditions[f.conditionKey] != nil { continue }   // already reported
             }
-            let (warn, fields, message) = LogLines.finding(f)
-            logger.fields(warn ? .warning : .info, fields, Logger.Message(stringLiteral: message))
+            logger.log(LogLines.finding(f))
         }
         for (key, f) in conditions where current[key] == nil {
-            logger.fields(.info, LogLines.cleared(f), "condition cleared")
+            logger.log(LogLines.cleared(f))
         }
         conditions = current
         if trigger == "start" || trigger == "reconnect" {
-            var fields: [(String, String)] = [("event", "reconciled"), ("trigger", trigger),
-                                              ("hugepage_domains", "\(report.hugepageDomains.count)")]
-            let ms = Double(took.components.seconds) * 1000 + Double(took.components.attoseconds) / 1e15
+            var fields: [(String, String)] = [("trigger", trigger), ("hugepage_domains", "\(report.hugepageDomains.count)")]
             for r in report.rows where r.node == nil && (r.total > 0 || r.committed > 0) {
                 fields += [("committed_\(r.pageSizeKiB)kB", "\(r.committed)"), ("in_use_\(r.pageSizeKiB)kB", "\(r.inUse)"),
                            ("free_\(r.pageSizeKiB)kB", "\(r.free)/\(r.total)")]
             }
-            fields.append(("duration_ms", oneDecimal(ms)))
-            logger.fields(.info, fields, trigger == "start" ? "initial resync done" : "resynced after reconnect")
+            fields.append(("duration_ms", oneDecimal(took.seconds * 1000)))
+            logger.log(AgentLogLine(.info, .reconciled, fields, message: trigger == "start" ? "initial resync done" : "resynced after reconnect"))
         }
     }
 
     private func writeMetrics(report: ReconcileReport?, refusals: UInt64) {
-        let path = options.metricsPath
-        let dir = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
-        var st = stat()
-        guard stat(dir.isEmpty ? "/" : dir, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { return }
-        let text = PrometheusText.render(report: report, refusals: refusals, counters: counters)
-            + GrowthMetrics.render(ledger: report?.ledger,
-                                   counters: GrowthCounters.read(directory: options.environment.stateDir(config: options.config)))
-        do { try FileSystem.writeAtomically(text, to: path) } catch {
-            logger.fields(.warning, [("event", "metrics_write_failed"), ("path", path), ("error", "\(error)")])
+        var m = Metrics.agent(report: report, refusals: refusals, counters: counters, intervalSeconds: options.reconcileInterval)
+        m.addGrowth(ledger: report?.ledger,
+                    counters: GrowthCounters.read(directory: options.environment.stateDir(config: options.config)))
+        do { try metrics.write(m) } catch {
+            logger.log(AgentLogLine(.warning, .metricsWriteFailed, [("path", metrics.path), ("error", "\(error)")]))
         }
     }
 }

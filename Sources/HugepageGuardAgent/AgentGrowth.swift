@@ -10,20 +10,21 @@ public enum GrowthKeeper {
     /// expired reservation, pages a shrink could not give back yet) is logged and its pages
     /// given back as the hook's `release end` would (with `pool.shrink = on`, or always for
     /// a start that never ran). What still can't go back stays in the ledger for next time.
-    public static func settle(before: Ledger, after: inout Ledger, growth: PoolGrowth, config: GuardConfig, now: Int64) -> [GrowthLogLine] {
+    public static func settle(before: Ledger, after: inout Ledger, growth: PoolGrowth, config: GuardConfig, now: Int64) -> [LogLine] {
         let gone = before.entries.filter { e in
-            !e.grown.isEmpty && !after.entries.contains { $0.domain == e.domain && $0.grown == e.grown }
+            !e.grown.isEmpty && !after.entries.contains {
+                $0.isGrownHold == e.isGrownHold && $0.identity.isSame(as: e.identity) && $0.grown == e.grown
+            }
         }
         return growth.settle(gone, ledger: &after, config: config, now: now)
     }
 }
 
-public enum GrowthMetrics {
+extension Metrics {
     /// `hugepage_guard_pool_grown_pages{page_size_kb,node}` (node="any" for pages grown
-    /// through the size's global count), `hugepage_guard_pool_grow_total{result}` and
-    /// `hugepage_guard_pool_shrink_pages_total`.
-    public static func render(ledger: Ledger?, counters: GrowthCounters) -> String {
-        var out = ""
+    /// through the size's global count; without a ledger, none), `hugepage_guard_pool_grow_total{result}`
+    /// and `hugepage_guard_pool_shrink_pages_total`.
+    public mutating func addGrowth(ledger: Ledger?, counters: GrowthCounters) {
         if let ledger {
             var grown: [String: UInt64] = [:]
             var keys: [(UInt64, String)] = []
@@ -33,19 +34,15 @@ public enum GrowthMetrics {
                 if grown[key] == nil { keys.append((item.pageSizeKiB, node)) }
                 grown[key] = (grown[key] ?? 0).addingSaturated(item.pages)
             }
-            out += "# HELP hugepage_guard_pool_grown_pages Hugepages the guard grew the pool by and has not given back, per page size and node (node=\"any\": grown through the size's global count).\n"
-            out += "# TYPE hugepage_guard_pool_grown_pages gauge\n"
-            for (size, node) in keys.sorted(by: { ($0.0, $0.1) < ($1.0, $1.1) }) {
-                out += "hugepage_guard_pool_grown_pages{page_size_kb=\"\(size)\",node=\"\(node)\"} \(grown["\(size)/\(node)"] ?? 0)\n"
-            }
+            add("pool_grown_pages", .gauge,
+                "Hugepages the guard grew the pool by and has not given back, per page size and node (node=\"any\": grown through the size's global count).",
+                keys.sorted(by: { ($0.0, $0.1) < ($1.0, $1.1) }).map { size, node in
+                    Sample([Label("page_size_kb", "\(size)"), Label("node", node)], "\(grown["\(size)/\(node)"] ?? 0)")
+                })
         }
-        out += "# HELP hugepage_guard_pool_grow_total Pool growths tried at refused starts, by result (ok, rollback, floor, cap).\n"
-        out += "# TYPE hugepage_guard_pool_grow_total counter\n"
-        for r in GrowthCounters.resultNames { out += "hugepage_guard_pool_grow_total{result=\"\(r)\"} \(counters.results[r] ?? 0)\n" }
-        out += "# HELP hugepage_guard_pool_shrink_pages_total Grown hugepages given back to the kernel.\n"
-        out += "# TYPE hugepage_guard_pool_shrink_pages_total counter\n"
-        out += "hugepage_guard_pool_shrink_pages_total \(counters.shrinkPages)\n"
-        return out
+        add("pool_grow_total", .counter, "Pool growths tried at starts that did not fit, by result (ok, rollback, floor, cap).",
+            GrowthCounters.resultNames.map { Sample([Label("result", $0)], "\(counters.results[$0] ?? 0)") })
+        add("pool_shrink_pages_total", .counter, "Grown hugepages given back to the kernel.", [Sample("\(counters.shrinkPages)")])
     }
 }
 
@@ -96,11 +93,10 @@ public enum GrowthStatus {
     static func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
 }
 
-extension Logger {
-    /// A growth line through the agent's logger (its level field becomes the logger's level).
-    func growth(_ line: GrowthLogLine) {
-        let level: Logger.Level = line.level == "info" ? .info : (line.level == "error" ? .error : .warning)
-        fields(level, line.fields.filter { $0.0 != "level" })
+extension AgentLogLine {
+    /// A growth line (from `PoolGrowth`) as the agent writes it.
+    public init(growth line: LogLine) {
+        self.init(line.level, line.event, line.fields.map { ($0.key, $0.value) }, message: line.message ?? "")
     }
 }
 

@@ -17,20 +17,20 @@ public enum StatusView {
             out += render([header] + rows)
         }
         if report.rows.contains(where: { $0.node != nil && $0.drift == nil }) {
-            out += "drift '?': some VMs may take pages from any node, so a node's share is unknown.\n"
+            out += "drift '?': a VM's numa_maps couldn't be read and it may take pages from any node, so a node's share is unknown.\n"
         }
         out += "\n"
         if report.hugepageDomains.isEmpty {
             out += "No running VM uses hugepages.\n"
         } else {
-            var drows: [[String]] = [["domain", "uuid", "pages", "nodes"]]
+            var drows: [[String]] = [["domain", "uuid", "pages", "bound to", "pages per node"]]
             for d in report.hugepageDomains {
                 let pages = d.demand.pageSizes.map { "\(d.demand.pages(ofSize: $0)) × \(shortPageSize(kib: $0))" }.joined(separator: ", ")
                 let nodes = d.demand.items.contains { $0.hostNodes == nil } ? "any"
                     : NodeSet(d.demand.items.compactMap(\.hostNodes).flatMap(\.ids)).description
-                drows.append([d.name, d.uuid, pages, nodes])
+                drows.append([d.name, d.uuid, pages, nodes, where_(d)])
             }
-            out += "Running VMs holding hugepages:\n" + render(drows)
+            out += "Running VMs holding hugepages:\n" + render(drows, leftAligned: drows[0].count)
         }
         let warnings = self.warnings(report) + ledgerWarnings
         out += "\n"
@@ -40,6 +40,17 @@ public enum StatusView {
             out += "Warnings:\n" + warnings.map { "  - " + $0 + "\n" }.joined()
         }
         return out
+    }
+
+    /// `2M: N0=32 N1=16` from numa_maps; `model: 2M any=48` when numa_maps couldn't be read.
+    static func where_(_ d: RunningDomain) -> String {
+        let shares = d.pageShares
+        let sizes = Array(Set(shares.map(\.pageSizeKiB))).sorted()
+        let text = sizes.map { s in
+            shortPageSize(kib: s) + ": " + shares.filter { $0.pageSizeKiB == s }
+                .map { ($0.node == "any" ? "any" : "N\($0.node)") + "=\($0.pages)" }.joined(separator: " ")
+        }.joined(separator: ", ")
+        return d.placement == nil ? "model: " + text : text
     }
 
     /// One sentence per finding, as `status` shows them.
@@ -60,6 +71,8 @@ public enum StatusView {
                 return "the ledger's pages for \(d) differ from its live XML (memory hotplug); the agent updates it."
             case let .belowReserve(s, node, available, reserve):
                 return "\(shortPageSize(kib: s)) pool\(node.map { " on node \($0)" } ?? ""): \(available) pages available, below the host reserve of \(reserve)."
+            case let .pagesOutsideBinding(d, _, s, node, pages, allowed):
+                return "\(d) holds \(pages) × \(shortPageSize(kib: s)) pages on node \(node), outside its binding to node(s) \(allowed)."
             }
         }
     }
@@ -77,7 +90,10 @@ public enum StatusView {
                      ("demand", .array(d.demand.items.map { i in
                         .object([("pageSizeKiB", .uint(i.pageSizeKiB)),
                                  ("hostNodes", i.hostNodes.map { .array($0.ids.map { .int(Int64($0)) }) } ?? .null),
-                                 ("pages", .uint(i.pages))]) }))])
+                                 ("pages", .uint(i.pages))]) })),
+                     ("pagesPerNode", .array(d.pageShares.map { s in
+                        .object([("pageSizeKiB", .uint(s.pageSizeKiB)), ("node", .string(s.node)), ("pages", .uint(s.pages)),
+                                 ("source", .string(s.source.rawValue))]) }))])
         }
         let leaked: [JSON] = report.findings.compactMap {
             guard case let .leakedFile(f) = $0 else { return nil }
@@ -87,12 +103,13 @@ public enum StatusView {
                         ("warnings", .array((warnings(report) + ledgerWarnings).map { .string($0) }))])
     }
 
-    static func render(_ rows: [[String]]) -> String {
+    /// Columns padded to their widest cell; the first `leftAligned` are text, the rest numbers.
+    static func render(_ rows: [[String]], leftAligned: Int = 2) -> String {
         let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
         return rows.map { row in
             row.enumerated().map { i, cell in
                 let pad = String(repeating: " ", count: widths[i] - cell.count)
-                return i < 2 ? cell + pad : pad + cell
+                return i < leftAligned ? cell + pad : pad + cell
             }.joined(separator: "  ").trimmingTrailingSpaces + "\n"
         }.joined()
     }

@@ -15,93 +15,216 @@ public struct GuardConfig: Equatable, Sendable {
 
     public init() {}
 
-    public static let knownKeys = ["policy", "reserve.<size>", "reserve.<size>.node<N>", "state_dir",
-                                   "reservation_timeout", "agent.reconcile_interval", "agent.metrics_path"] + GrowthConfig.knownKeys
+    /// Every key, as the unknown-key error lists them.
+    public static var knownKeys: [String] {
+        ["policy", "reserve.<size>", "reserve.<size>.node<N>"] + settings.map(\.key).filter { $0 != "policy" }
+            + ["pool.grow.max.<size>", "pool.grow.max.<size>.node<N>"]
+    }
 
     /// Reserve for `pageSizeKiB` that applies anywhere (`node == nil`) or on one node.
     public func reserve(pageSizeKiB: UInt64, node: Int?) -> UInt64 {
         reserves.first { $0.pageSizeKiB == pageSizeKiB && $0.node == node }?.pages ?? 0
     }
 
+    // MARK: The keys
+
+    /// What is wrong with a value, said after "<key> '<value>'".
+    struct ValueError: Error { var problem: String }
+
+    /// A key with a fixed name and how its value is read into the config.
+    struct Setting: Sendable {
+        var key: String
+        var apply: @Sendable (inout GuardConfig, String) throws(ValueError) -> Void
+    }
+
+    /// The keys with a fixed name; `reserve.*` and `pool.grow.max.*` keys are read by
+    /// `sizedKey`. A new key is
+    /// one entry here (and a line in packaging/hugepage-guard.conf and its man page).
+    static let settings: [Setting] = [
+        Setting(key: "policy") { config, value throws(ValueError) in
+            guard let p = Policy(rawValue: value) else { throw ValueError(problem: "is not one of enforce, warn, off") }
+            config.policy = p
+        },
+        Setting(key: "state_dir") { config, value throws(ValueError) in config.stateDir = try absolutePath(value) },
+        Setting(key: "reservation_timeout") { config, value throws(ValueError) in config.reservationTimeout = try seconds(value) },
+        Setting(key: "agent.reconcile_interval") { config, value throws(ValueError) in config.reconcileInterval = try seconds(value) },
+        Setting(key: "agent.metrics_path") { config, value throws(ValueError) in config.metricsPath = try absolutePath(value) },
+        Setting(key: "pool.grow") { config, value throws(ValueError) in config.growth.grow = try onOff(value) },
+        Setting(key: "pool.grow.min_available") { config, value throws(ValueError) in
+            guard let floor = MemoryFloor.parse(value) else {
+                throw ValueError(problem: "must be a size like 2G or 512M (digits, then K, M, G or T), or a percentage of memory from 0% to 100%")
+            }
+            config.growth.minAvailable = floor
+        },
+        Setting(key: "pool.shrink") { config, value throws(ValueError) in config.growth.shrink = try onOff(value) },
+    ]
+
+    static func onOff(_ value: String) throws(ValueError) -> Bool {
+        switch value {
+        case "on": return true
+        case "off": return false
+        default: throw ValueError(problem: "is not one of on, off")
+        }
+    }
+
+    static func absolutePath(_ value: String) throws(ValueError) -> String {
+        guard value.hasPrefix("/") else { throw ValueError(problem: "must be an absolute path") }
+        return value
+    }
+
+    /// The longest interval a key in seconds takes: 2^31 - 1 (68 years). Larger values
+    /// mean nothing, and added to a boot-clock time they could overflow.
+    public static let maxSeconds: Int64 = 2_147_483_647
+
+    static func seconds(_ value: String) throws(ValueError) -> Int64 {
+        let problem = "must be a whole number of seconds from 1 to \(maxSeconds)"
+        guard case .value(let n) = decimal(Substring(value)), n >= 1, n <= UInt64(maxSeconds) else { throw ValueError(problem: problem) }
+        return Int64(n)
+    }
+
+    /// The highest NUMA node number: Linux has at most 1024 nodes (`NODES_SHIFT` is at most 10).
+    public static let maxNode = 1023
+
+    /// A decimal number as the config writes it: ASCII digits only (no sign, no spaces, no
+    /// underscores), at most `UInt64.max`.
+    enum Number: Equatable { case value(UInt64), tooLarge, invalid }
+
+    static func decimal(_ text: Substring) -> Number {
+        guard !text.isEmpty else { return .invalid }
+        var n: UInt64 = 0
+        for byte in text.utf8 {
+            guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else { return .invalid }
+            let (times10, o1) = n.multipliedReportingOverflow(by: 10)
+            let (next, o2) = times10.addingReportingOverflow(UInt64(byte - UInt8(ascii: "0")))
+            if o1 || o2 {
+                // Still check that the rest is digits, so "99…9x" is reported as not a number.
+                return text.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") } ? .tooLarge : .invalid
+            }
+            n = next
+        }
+        return .value(n)
+    }
+
+    /// `reserve.<size>` or `reserve.<size>.node<N>`: the page size in KiB and the node.
+    /// Throws the problem with the key itself.
+    static func reserveKey(_ key: String) throws(ValueError) -> (pageSizeKiB: UInt64, node: Int?) {
+        try sizedKey(key, prefix: "reserve.")
+    }
+
+    /// The keys that hold a page count per page size and optionally per node, by prefix.
+    static let sizedKeyPrefixes = ["reserve.", "pool.grow.max."]
+
+    /// `<prefix><size>` or `<prefix><size>.node<N>` (`prefix` ends in a dot): the page size
+    /// in KiB and the node. Throws the problem with the key itself.
+    static func sizedKey(_ key: String, prefix: String) throws(ValueError) -> (pageSizeKiB: UInt64, node: Int?) {
+        let parts = key.dropFirst(prefix.count).split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 1 || parts.count == 2 else {
+            throw ValueError(problem: "expected \(prefix)<size> or \(prefix)<size>.node<N>, with a size like 2M or 1G")
+        }
+        let size: UInt64
+        switch pageSize(parts[0]) {
+        case .success(let kib): size = kib
+        case .failure(let error): throw error
+        }
+        guard parts.count == 2 else { return (size, nil) }
+        guard parts[1].hasPrefix("node") else { throw ValueError(problem: "expected a node like node0 after the size") }
+        switch decimal(parts[1].dropFirst(4)) {
+        case .value(let n) where n <= UInt64(maxNode): return (size, Int(n))
+        case .value, .tooLarge: throw ValueError(problem: "node numbers go from 0 to \(maxNode)")
+        case .invalid: throw ValueError(problem: "expected a node like node0 after the size")
+        }
+    }
+
+    /// `2M`, `2MiB`, `1G`, `2048K`, `2048kB` (the kernel's spelling) -> KiB. Always binary.
+    public static func parsePageSize(_ text: String) -> UInt64? {
+        try? pageSize(Substring(text)).get()
+    }
+
+    static func pageSize(_ text: Substring) -> Result<UInt64, ValueError> {
+        let spelling = ValueError(problem: "expected a page size like 2M or 1G (a number, then K, M or G)")
+        let digits = text.prefix { $0.isASCII && $0.isNumber }
+        let unit: UInt64
+        switch text.dropFirst(digits.count).lowercased() {
+        case "k", "kb", "kib": unit = 1
+        case "m", "mb", "mib": unit = 1024
+        case "g", "gb", "gib": unit = 1024 * 1024
+        default: return .failure(spelling)
+        }
+        let n: UInt64
+        switch decimal(digits) {
+        case .value(let v): n = v
+        case .invalid: return .failure(spelling)
+        case .tooLarge: return .failure(ValueError(problem: "the page size is too large"))
+        }
+        let (kib, overflow) = n.multipliedReportingOverflow(by: unit)
+        if overflow { return .failure(ValueError(problem: "the page size is too large")) }
+        guard kib > 0, kib & (kib - 1) == 0 else {
+            return .failure(ValueError(problem: "page sizes are powers of two, like 2M or 1G"))
+        }
+        return .success(kib)
+    }
+
+    // MARK: The file
+
     /// Parses the file's text. `source` names the file in error messages.
     public static func parse(_ text: String, source: String) throws(ConfigError) -> GuardConfig {
         var config = GuardConfig()
-        var seen: [String: Int] = [:]
+        // Canonical spelling of each key seen -> its line: `reserve.2M.node0`,
+        // `reserve.2048kB.node00` and `reserve.2MiB.node0` are one key.
+        var seen: [String: (line: Int, key: String)] = [:]
+        // A UTF-8 byte-order mark is not part of the first key.
+        var body = Substring(text)
+        if body.unicodeScalars.first == "\u{FEFF}" { body = Substring(body.unicodeScalars.dropFirst()) }
         // "\r\n" is one Character in Swift: split on both so CRLF files work.
-        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+        let lines = body.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
         for (index, rawLine) in lines.enumerated() {
             let lineNo = index + 1
             func fail(_ message: String) -> ConfigError { ConfigError(source: source, line: lineNo, message: message) }
             let line = rawLine.trimmingCharacters(in: " \t\r")
             if line.isEmpty || line.hasPrefix("#") { continue }
             guard let eq = line.firstIndex(of: "=") else {
-                throw fail("expected 'key = value', found '\(line)'")
+                throw fail("expected 'key = value', found \(quoted(line))")
             }
             let key = line[..<eq].trimmingCharacters(in: " \t")
             var value = line[line.index(after: eq)...].trimmingCharacters(in: " \t")
             if let hash = value.firstIndex(of: "#") { value = value[..<hash].trimmingCharacters(in: " \t") }
-            if value.isEmpty { throw fail("'\(key)' has no value") }
-            // reserve.2M and reserve.2048kB are the same key.
-            let canonical = key.hasPrefix("reserve.") ? canonicalReserveKey(key) ?? key : GrowthConfig.canonicalKey(key)
-            if let first = seen[canonical] { throw fail("'\(key)' is set twice (first on line \(first))") }
-            seen[canonical] = lineNo
+            if value.isEmpty { throw fail("\(quoted(key)) has no value") }
 
-            switch key {
-            case "policy":
-                guard let p = Policy(rawValue: value) else {
-                    throw fail("policy '\(value)' is not one of enforce, warn, off")
+            // The key's canonical spelling: reserve and growth cap keys by page size in KiB and
+            // node number.
+            let canonical: String
+            if let prefix = sizedKeyPrefixes.first(where: { key.hasPrefix($0) }) {
+                let parsed: (pageSizeKiB: UInt64, node: Int?)
+                do { parsed = try sizedKey(key, prefix: prefix) } catch { throw fail("\(quoted(key)): \(error.problem)") }
+                let pages: UInt64
+                switch decimal(Substring(value)) {
+                case .value(let n): pages = n
+                case .tooLarge: throw fail("\(key) \(quoted(value)) is out of range: at most \(UInt64.max) pages")
+                case .invalid: throw fail("\(key) \(quoted(value)) must be a whole number of pages (digits only)")
                 }
-                config.policy = p
-            case "state_dir":
-                guard value.hasPrefix("/") else { throw fail("state_dir '\(value)' must be an absolute path") }
-                config.stateDir = value
-            case "agent.metrics_path":
-                guard value.hasPrefix("/") else { throw fail("agent.metrics_path '\(value)' must be an absolute path") }
-                config.metricsPath = value
-            case "reservation_timeout", "agent.reconcile_interval":
-                guard let n = Int64(value), n > 0 else { throw fail("\(key) '\(value)' must be a positive number of seconds") }
-                if key == "reservation_timeout" { config.reservationTimeout = n } else { config.reconcileInterval = n }
-            case _ where key.hasPrefix("reserve."):
-                let parts = key.split(separator: ".", omittingEmptySubsequences: false)
-                guard parts.count == 2 || parts.count == 3, let size = parsePageSize(String(parts[1])) else {
-                    throw fail("'\(key)': expected reserve.<size> or reserve.<size>.node<N>, with a size like 2M or 1G")
+                canonical = "\(prefix)\(parsed.pageSizeKiB)K" + (parsed.node.map { ".node\($0)" } ?? "")
+                if prefix == "reserve." {
+                    config.reserves.append(HostReserve(pageSizeKiB: parsed.pageSizeKiB, node: parsed.node, pages: pages))
+                } else {
+                    config.growth.caps.append(GrowCap(pageSizeKiB: parsed.pageSizeKiB, node: parsed.node, pages: pages))
                 }
-                var node: Int?
-                if parts.count == 3 {
-                    guard parts[2].hasPrefix("node"), let n = Int(parts[2].dropFirst(4)), n >= 0 else {
-                        throw fail("'\(key)': expected a node like node0 after the size")
-                    }
-                    node = n
-                }
-                guard let pages = UInt64(value) else { throw fail("\(key) '\(value)' must be a whole number of pages") }
-                config.reserves.append(HostReserve(pageSizeKiB: size, node: node, pages: pages))
-            case _ where GrowthConfig.owns(key):
-                do { try config.growth.apply(key: key, value: value) } catch { throw fail(error.message) }
-            default:
-                throw fail("unknown key '\(key)' (known keys: \(knownKeys.joined(separator: ", ")))")
+            } else if let setting = settings.first(where: { $0.key == key }) {
+                canonical = key
+                do { try setting.apply(&config, value) } catch { throw fail("\(key) \(quoted(value)) \(error.problem)") }
+            } else {
+                throw fail("unknown key \(quoted(key)) (known keys: \(knownKeys.joined(separator: ", ")))")
             }
+            if let first = seen[canonical] {
+                let spelling = first.key == key ? "" : " as \(quoted(first.key)), the same key in another spelling"
+                throw fail("\(quoted(key)) is set twice (first on line \(first.line)\(spelling))")
+            }
+            seen[canonical] = (lineNo, key)
         }
         return config
     }
 
-    /// `reserve.2M.node1` -> `reserve.2048.node1`; nil if it doesn't parse (reported later).
-    private static func canonicalReserveKey(_ key: String) -> String? {
-        let parts = key.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count >= 2, let size = parsePageSize(String(parts[1])) else { return nil }
-        return (["reserve", String(size)] + parts.dropFirst(2).map(String.init)).joined(separator: ".")
-    }
-
-    /// `2M`, `2MiB`, `1G`, `2048K`, `2048kB` (the kernel's spelling) -> KiB. Always binary.
-    public static func parsePageSize(_ text: String) -> UInt64? {
-        let digits = text.prefix { $0.isNumber }
-        guard let n = UInt64(digits), n > 0 else { return nil }
-        switch text.dropFirst(digits.count).lowercased() {
-        case "k", "kb", "kib": return n
-        case "m", "mb", "mib": return n * 1024
-        case "g", "gb", "gib": return n * 1024 * 1024
-        default: return nil
-        }
-    }
+    /// Text from the file in quotes, with invisible and control characters escaped.
+    static func quoted<S: StringProtocol>(_ text: S) -> String { "'" + TerminalText.escaped(String(text)) + "'" }
 }
 
 public struct HostReserve: Equatable, Sendable {
@@ -117,5 +240,8 @@ public struct ConfigError: Error, Equatable, CustomStringConvertible {
     public var line: Int
     public var message: String
     public init(source: String, line: Int, message: String) { self.source = source; self.line = line; self.message = message }
-    public var description: String { line > 0 ? "\(source) line \(line): \(message)" : "\(source): \(message)" }
+    /// Escaped: the file name and the message never carry a raw control or invisible character.
+    public var description: String {
+        TerminalText.escaped(line > 0 ? "\(source) line \(line): \(message)" : "\(source): \(message)")
+    }
 }

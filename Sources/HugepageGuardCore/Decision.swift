@@ -10,6 +10,8 @@ public struct Shortfall: Equatable, Sendable {
     public var hostReserve: UInt64
     /// Pages to add to the pool so that the VM fits.
     public var short: UInt64
+    // Each figure is exact up to `UInt64.max - 1`; `UInt64.max` means "at least that many"
+    // (a sum of counts from sysfs, the ledger or the config that went past 2^64).
 }
 
 public enum Reason: Equatable, Sendable {
@@ -79,9 +81,13 @@ extension Decision {
     }
 
     private static func shortfalls(size: UInt64, pool: PagePool, input: AdmissionInput) -> [Shortfall] {
+        // Every count here comes from sysfs, the ledger, the config or the XML, so any one may
+        // be near 2^64: sums and differences are exact in 128 bits (PageArithmetic), and
+        // only the figures shown saturate.
+        typealias Pages = PageArithmetic
         // Nodes: per-node counters where the kernel has them, else the pool as one node.
         let nodeIDs = pool.nodes.keys.sorted()
-        let capacity = nodeIDs.isEmpty ? [pool.free] : nodeIDs.map { pool.nodes[$0]!.free }
+        let capacity = nodeIDs.isEmpty ? [pool.free] : nodeIDs.map { pool.nodes[$0]?.free ?? 0 }
         let all = Array(0..<capacity.count)
         func indices(_ set: NodeSet?) -> [Int] {
             guard let set else { return all }
@@ -103,15 +109,14 @@ extension Decision {
         }
         var result: [Shortfall] = []
         for item in vm {
-            let freeThere = indices(item.hostNodes).reduce(UInt64(0)) { $0 + capacity[$1] }
-            let free = freeThere > pool.resv ? freeThere - pool.resv : 0
-            let reserved = others.filter { within(item.hostNodes, $0.hostNodes) }.reduce(0) { $0 + $1.pages }
-            let reserve = reserves.filter { r in r.node.map { item.hostNodes?.contains($0) ?? true } ?? true }
-                .reduce(0) { $0 + $1.pages }
-            let usable = free > reserved + reserve ? free - reserved - reserve : 0
-            if item.pages > usable {
-                result.append(Shortfall(pageSizeKiB: size, hostNodes: item.hostNodes, needed: item.pages, free: free,
-                                        reservedByOtherStarts: reserved, hostReserve: reserve, short: item.pages - usable))
+            let free = Pages.excess(Pages.sum(indices(item.hostNodes).map { capacity[$0] }), over: UInt128(pool.resv))
+            let reserved = Pages.sum(others.filter { within(item.hostNodes, $0.hostNodes) }.map(\.pages))
+            let reserve = Pages.sum(reserves.filter { r in r.node.map { item.hostNodes?.contains($0) ?? true } ?? true }.map(\.pages))
+            let usable = Pages.excess(free, over: reserved + reserve)
+            if UInt128(item.pages) > usable {
+                result.append(Shortfall(pageSizeKiB: size, hostNodes: item.hostNodes, needed: item.pages, free: Pages.shown(free),
+                                        reservedByOtherStarts: Pages.shown(reserved), hostReserve: Pages.shown(reserve),
+                                        short: Pages.shown(UInt128(item.pages) - usable)))
             }
         }
         guard result.isEmpty else { return result }
@@ -121,14 +126,14 @@ extension Decision {
         base += others.map { group($0.hostNodes, $0.pages) }
         base += reserves.map { group($0.node.map { NodeSet([$0]) }, $0.pages) }
         let placement = Placement(capacity: capacity)
-        let vmPages = vm.reduce(0) { $0 + $1.pages }
-        let placed = placement.maxPlaced(base + vm.map { group($0.hostNodes, $0.pages) }) - placement.maxPlaced(base)
-        let deficit = vmPages - min(vmPages, placed)
+        let vmPages = Pages.sum(vm.map(\.pages))
+        let placed = Pages.excess(placement.maxPlaced(base + vm.map { group($0.hostNodes, $0.pages) }), over: placement.maxPlaced(base))
+        let deficit = Pages.excess(vmPages, over: placed)
         if deficit > 0 {
             // Reported for the size as a whole.
-            result.append(Shortfall(pageSizeKiB: size, hostNodes: nil, needed: vmPages, free: pool.available,
-                                    reservedByOtherStarts: others.reduce(0) { $0 + $1.pages },
-                                    hostReserve: reserves.reduce(0) { $0 + $1.pages }, short: deficit))
+            result.append(Shortfall(pageSizeKiB: size, hostNodes: nil, needed: Pages.shown(vmPages), free: pool.available,
+                                    reservedByOtherStarts: Pages.shown(Pages.sum(others.map(\.pages))),
+                                    hostReserve: Pages.shown(Pages.sum(reserves.map(\.pages))), short: Pages.shown(deficit)))
         }
         return result
     }

@@ -45,7 +45,7 @@ extension DomainSpec {
 
     private init(root: XMLElement) throws(DomainXMLError) {
         guard root.name == "domain" else { throw .notADomain(root: root.name) }
-        guard let name = root.child("name")?.text.trimmingCharacters(in: " \t\n"), !name.isEmpty else {
+        guard let name = root.child("name")?.text, !name.isEmpty else {
             throw .missing(element: "<name>")
         }
         guard let memory = root.child("memory") else { throw .missing(element: "<memory>") }

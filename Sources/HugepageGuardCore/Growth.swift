@@ -57,13 +57,22 @@ public enum GrowthOutcome: Equatable, Sendable {
     /// The pool grew, but the domain still didn't fit (its pages landed on other nodes);
     /// everything was given back.
     case stillShort(asked: [GrowStep], unrestored: [GrowStep])
+    /// `hugepage-guard check` only: the hook would ask the kernel for these pages (within
+    /// the floor and the caps) and admit the start if it gives them all. Nothing was written.
+    case wouldGrow([GrowStep])
+    /// `hugepage-guard check` only: the host's memory figures could not be read, so what
+    /// growth would do is unknown.
+    case unknown(reason: String)
 
-    /// The `result` label of `hugepage_guard_pool_grow_total`.
+    /// The `result` label of `hugepage_guard_pool_grow_total` (`would_grow` and `unknown`
+    /// come only from `check`, which counts nothing).
     public var metricResult: String {
         switch self {
         case .grown: return "ok"
         case .refused(let r): return r.limit == .cap ? "cap" : "floor"
         case .rolledBack, .stillShort: return "rollback"
+        case .wouldGrow: return "would_grow"
+        case .unknown: return "unknown"
         }
     }
 }
@@ -272,9 +281,14 @@ func pagesText(_ n: UInt64) -> String { n == 1 ? "1 page" : "\(n) pages" }
 
 extension GrowthOutcome {
     /// The sentence a refusal adds after the shortfall figures, and its fix.
-    public var refusalText: (sentence: String, fix: String)? {
+    public var refusalText: (sentence: String, fix: String?)? {
         switch self {
         case .grown: return nil
+        case .wouldGrow(let steps):
+            return ("pool.grow is on, so the hook would first grow the pool by \(GrowStep.listText(steps)) (within pool.grow.min_available and the pool.grow.max caps) and start it if the kernel gives every page; "
+                    + "'hugepage-guard plan' says how much more the pool can grow.", nil)
+        case .unknown(let reason):
+            return ("pool.grow is on, but what growth would do is unknown: \(reason).", nil)
         case .refused(let r):
             return ("The pool was not grown: \(r.detail).", r.fix)
         case let .rolledBack(asked, got, unrestored):
@@ -288,5 +302,12 @@ extension GrowthOutcome {
             s += unrestored.isEmpty ? " Every count was put back." : " Some pages could not be put back; the agent gives them back."
             return (s, "grow the pool on the domain's nodes by hand")
         }
+    }
+}
+
+extension GrowStep {
+    /// "32 pages of 2 MiB on any node, 1 page of 1 GiB on node 0".
+    public static func listText(_ steps: [GrowStep]) -> String {
+        steps.map { "\(pagesText($0.pages)) of \(humanPageSize(kib: $0.pageSizeKiB)) \($0.placeText)" }.joined(separator: ", ")
     }
 }

@@ -15,67 +15,10 @@ public struct GrowthConfig: Equatable, Sendable {
 
     public init() {}
 
-    public static let knownKeys = ["pool.grow", "pool.grow.max.<size>", "pool.grow.max.<size>.node<N>",
-                                   "pool.grow.min_available", "pool.shrink"]
-
     /// The cap on the pool of `pageSizeKiB` as a whole (`node == nil`) or on one node.
     public func cap(pageSizeKiB: UInt64, node: Int?) -> UInt64? {
         caps.first { $0.pageSizeKiB == pageSizeKiB && $0.node == node }?.pages
     }
-
-    /// `pool.grow.max.2M.node1` -> `pool.grow.max.2048.node1`, so two spellings of one key
-    /// count as a duplicate; other keys are returned as they are.
-    public static func canonicalKey(_ key: String) -> String {
-        let prefix = "pool.grow.max."
-        guard key.hasPrefix(prefix) else { return key }
-        let rest = key.dropFirst(prefix.count).split(separator: ".", omittingEmptySubsequences: false)
-        guard let first = rest.first, let size = GuardConfig.parsePageSize(String(first)) else { return key }
-        return prefix + ([String(size)] + rest.dropFirst().map(String.init)).joined(separator: ".")
-    }
-
-    /// Whether `key` is one of ours.
-    public static func owns(_ key: String) -> Bool { key == "pool.grow" || key == "pool.shrink" || key.hasPrefix("pool.grow.") }
-
-    /// Applies one `key = value` line; the error text names the key and what was wrong.
-    public mutating func apply(key: String, value: String) throws(GrowthConfigError) {
-        switch key {
-        case "pool.grow", "pool.shrink":
-            let on: Bool
-            switch value {
-            case "on": on = true
-            case "off": on = false
-            default: throw GrowthConfigError("\(key) '\(value)' is not one of on, off")
-            }
-            if key == "pool.grow" { grow = on } else { shrink = on }
-        case "pool.grow.min_available":
-            guard let floor = MemoryFloor.parse(value) else {
-                throw GrowthConfigError("pool.grow.min_available '\(value)' must be a size like 2G or 512M, or a percentage of memory like 10%")
-            }
-            minAvailable = floor
-        case _ where key.hasPrefix("pool.grow.max."):
-            let parts = key.dropFirst("pool.grow.max.".count).split(separator: ".", omittingEmptySubsequences: false)
-            guard parts.count == 1 || parts.count == 2, let size = GuardConfig.parsePageSize(String(parts[0])) else {
-                throw GrowthConfigError("'\(key)': expected pool.grow.max.<size> or pool.grow.max.<size>.node<N>, with a size like 2M or 1G")
-            }
-            var node: Int?
-            if parts.count == 2 {
-                guard parts[1].hasPrefix("node"), let n = Int(parts[1].dropFirst(4)), n >= 0, n < 4096 else {
-                    throw GrowthConfigError("'\(key)': expected a node like node0 after the size")
-                }
-                node = n
-            }
-            guard let pages = UInt64(value) else { throw GrowthConfigError("\(key) '\(value)' must be a whole number of pages") }
-            caps.append(GrowCap(pageSizeKiB: size, node: node, pages: pages))
-        default:
-            throw GrowthConfigError("unknown key '\(key)' (known pool keys: \(Self.knownKeys.joined(separator: ", ")))")
-        }
-    }
-}
-
-public struct GrowthConfigError: Error, Equatable, CustomStringConvertible {
-    public var message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
 }
 
 public struct GrowCap: Equatable, Sendable {
@@ -101,15 +44,16 @@ public enum MemoryFloor: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// `2G`, `512M`, `2GiB`, `1048576K`, or `10%`. Binary units; a bare number is refused
-    /// (bytes or KiB would be a guess).
+    /// `2G`, `512M`, `2GiB`, `1048576K`, or `10%`: ASCII digits (no sign, spaces or
+    /// underscores), then a binary unit or `%`. A bare number is refused (bytes or KiB would
+    /// be a guess), and so is a size past `UInt64.max` KiB.
     public static func parse(_ text: String) -> MemoryFloor? {
         if text.hasSuffix("%") {
-            guard let p = UInt64(text.dropLast()), p <= 100 else { return nil }
+            guard case .value(let p) = GuardConfig.decimal(Substring(text.dropLast())), p <= 100 else { return nil }
             return .percent(p)
         }
-        let digits = text.prefix { $0.isNumber }
-        guard let n = UInt64(digits) else { return nil }
+        let digits = text.prefix { $0.isASCII && $0.isNumber }
+        guard case .value(let n) = GuardConfig.decimal(digits) else { return nil }
         let per: UInt64
         switch text.dropFirst(digits.count).lowercased() {
         case "k", "kb", "kib": per = 1

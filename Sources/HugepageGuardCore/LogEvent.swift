@@ -46,6 +46,8 @@ public enum LogEvent: String, CaseIterable, Sendable {
     case deviceAdded = "device_added"
     case deviceRemoved = "device_removed"
     case memoryDeviceSizeChange = "memory_device_size_change"
+    /// A lifecycle event whose code this build doesn't know (a newer libvirt); `code=` says which.
+    case domainEvent = "domain_event"
 
     // The agent: reconciliation findings (each also has a `<name>_cleared` line when the
     // condition goes away).
@@ -55,6 +57,8 @@ public enum LogEvent: String, CaseIterable, Sendable {
     case adopted
     case commitmentChanged = "commitment_changed"
     case poolBelowReserve = "pool_below_reserve"
+    /// A VM holds hugepages on a node outside its strict NUMA binding (from numa_maps).
+    case pagesOutsideBinding = "pages_outside_binding"
 }
 
 /// The severity of a log line; the syslog priority is derived from it.

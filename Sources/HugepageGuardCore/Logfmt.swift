@@ -18,11 +18,9 @@ public enum Logfmt {
         return needsQuotes ? quoted(v) : v
     }
 
-    /// Characters that must never appear raw: they could end or fake a line.
-    static func isUnprintable(_ s: Unicode.Scalar) -> Bool {
-        s.value < 0x20 || s.value == 0x7f || (s.value >= 0x80 && s.properties.generalCategory == .control)
-            || s == "\u{2028}" || s == "\u{2029}"
-    }
+    /// Characters that must never appear raw: they could end or fake a line, move the
+    /// cursor, or reorder or hide what follows (bidi controls, zero-width characters).
+    static func isUnprintable(_ s: Unicode.Scalar) -> Bool { TerminalText.mustEscape(s) }
 
     /// `v` in double quotes with `"`, `\\` and unprintable characters escaped. The result is
     /// also a valid JSON string, so JSON uses it too.
@@ -37,8 +35,12 @@ public enum Logfmt {
             case "\t": out += "\\t"
             default:
                 if isUnprintable(s) {
-                    let hex = String(s.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+                    // Beyond U+FFFF (tag characters are format characters) as a UTF-16
+                    // surrogate pair, as JSON spells it.
+                    for unit in String(s).utf16 {
+                        let hex = String(unit, radix: 16)
+                        out += "\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+                    }
                 } else {
                     out.unicodeScalars.append(s)
                 }
@@ -81,11 +83,24 @@ public enum Logfmt {
                         case UInt8(ascii: "r"): value.append(0x0d)
                         case UInt8(ascii: "t"): value.append(0x09)
                         case UInt8(ascii: "u"):
-                            guard i + 4 < b.count,
-                                  let code = UInt32(String(decoding: UnsafeBufferPointer(rebasing: b[(i + 1)...(i + 4)]), as: UTF8.self), radix: 16),
-                                  let scalar = Unicode.Scalar(code) else { return nil }
-                            value.append(contentsOf: String(Character(scalar)).utf8)
+                            // `i` is at the `u`; the four hex digits follow.
+                            func hex4(at u: Int) -> UInt32? {
+                                guard u + 4 < b.count else { return nil }
+                                let digits = UnsafeBufferPointer(rebasing: b[(u + 1)...(u + 4)])
+                                guard digits.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || (($0 | 0x20) >= 0x61 && ($0 | 0x20) <= 0x66) }) else { return nil }
+                                return UInt32(String(decoding: digits, as: UTF8.self), radix: 16)
+                            }
+                            guard var code = hex4(at: i) else { return nil }
                             i += 4
+                            if code >= 0xD800 && code < 0xDC00 {
+                                // A high surrogate: its low half must follow as `\uDCxx`.
+                                guard i + 2 < b.count, b[i + 1] == backslash, b[i + 2] == UInt8(ascii: "u"),
+                                      let low = hex4(at: i + 2), low >= 0xDC00 && low < 0xE000 else { return nil }
+                                code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                                i += 6
+                            }
+                            guard let scalar = Unicode.Scalar(code) else { return nil }
+                            value.append(contentsOf: String(Character(scalar)).utf8)
                         default: value.append(b[i])
                         }
                     } else {

@@ -2,30 +2,37 @@
 /// capacities? This is a bipartite max-flow: groups on one side, nodes on the other.
 /// Graphs are tiny (a few distinct node sets, at most a few dozen nodes), so a plain
 /// augmenting-path search is plenty.
+///
+/// Capacities and pages come from sysfs, the ledger and the config, so each may be as large
+/// as `UInt64.max`. The flow is computed in 128 bits: every sum of them fits, and the
+/// group-to-node edges, which must never limit the flow, are given a capacity above the
+/// sum of every node's capacity.
 struct Placement {
     struct Group { var nodes: [Int]; var pages: UInt64 }
 
     /// Capacity per node index.
     var capacity: [UInt64]
 
-    /// The most pages of `groups` that fit at once.
-    func maxPlaced(_ unmerged: [Group]) -> UInt64 {
+    /// The most pages of `groups` that fit at once, exactly.
+    func maxPlaced(_ unmerged: [Group]) -> UInt128 {
         // Groups allowed on the same nodes are interchangeable: merge them, so the graph's
         // size depends on the distinct node sets (a handful), not on the ledger's length.
-        var merged: [[Int]: UInt64] = [:]
-        for group in unmerged where group.pages > 0 { merged[group.nodes.sorted(), default: 0] += group.pages }
-        let groups = merged.map { Group(nodes: $0.key, pages: $0.value) }
+        var merged: [[Int]: UInt128] = [:]
+        for group in unmerged where group.pages > 0 { merged[group.nodes.sorted(), default: 0] += UInt128(group.pages) }
+        let groups = merged.map { (nodes: $0.key, pages: $0.value) }
         let g = groups.count, n = capacity.count
+        // Larger than any flow: the flow is bounded by the sum of the node capacities.
+        let unbounded = PageArithmetic.sum(capacity) + 1
         // Vertices: 0 source, 1...g groups, g+1...g+n nodes, g+n+1 sink.
         let sink = g + n + 1, size = sink + 1
-        var cap = [[UInt64]](repeating: [UInt64](repeating: 0, count: size), count: size)
+        var cap = [[UInt128]](repeating: [UInt128](repeating: 0, count: size), count: size)
         for (i, group) in groups.enumerated() {
             cap[0][1 + i] = group.pages
-            for node in group.nodes where node < n { cap[1 + i][g + 1 + node] = UInt64.max / 4 }
+            for node in group.nodes where node >= 0 && node < n { cap[1 + i][g + 1 + node] = unbounded }
         }
-        for (j, c) in capacity.enumerated() { cap[g + 1 + j][sink] = c }
+        for (j, c) in capacity.enumerated() { cap[g + 1 + j][sink] = UInt128(c) }
 
-        var total: UInt64 = 0
+        var total: UInt128 = 0
         while true {
             // Breadth-first search for a shortest augmenting path.
             var parent = [Int](repeating: -1, count: size)
@@ -39,7 +46,7 @@ struct Placement {
                 }
             }
             if parent[sink] < 0 { return total }
-            var push = UInt64.max
+            var push = UInt128.max
             var v = sink
             while v != 0 { push = min(push, cap[parent[v]][v]); v = parent[v] }
             v = sink

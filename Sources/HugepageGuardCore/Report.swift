@@ -15,8 +15,18 @@ public struct DecisionReport: Sendable {
     private var domain: String { decision.demand.domain }
 
     /// One paragraph an admin can act on: what was refused, each shortfall in figures,
-    /// and the exact command that fixes it.
-    public var refusalParagraph: String {
+    /// and the exact command that fixes it. Always one line: the domain name and any other
+    /// text from the XML are escaped (`TerminalText`), so it can never look like more than
+    /// one message.
+    public var refusalParagraph: String { TerminalText.escaped(unescapedParagraph) }
+
+    /// The paragraph the hook prints when it could not decide (bad XML, a broken config,
+    /// an unusable ledger) and refuses: one line, escaped like `refusalParagraph`.
+    public static func failureParagraph(operation: String, domain: String, message: String) -> String {
+        TerminalText.escaped("hugepage-guard refused to \(verbs(operation: operation).refused) domain '\(domain)': \(message).")
+    }
+
+    private var unescapedParagraph: String {
         let verbs = Self.verbs(operation: operation)
         let verb = decision.verdict == .refuse && operation != "check"
             ? "refused to \(verbs.refused)" : "would refuse to \(verbs.refused)"
@@ -36,7 +46,10 @@ public struct DecisionReport: Sendable {
                 fixes.append(fixCommand(s))
             }
         }
-        if let g = growth?.refusalText { sentences.append(g.sentence); fixes.append(g.fix) }
+        if let g = growth?.refusalText {
+            sentences.append(g.sentence)
+            if let fix = g.fix { fixes.append(fix) }
+        }
         var text = sentences.joined(separator: " ")
         if !fixes.isEmpty { text += " Fix: " + fixes.joined(separator: "; ") + ", then \(verbs.retry) it again." }
         return text
@@ -60,11 +73,16 @@ public struct DecisionReport: Sendable {
     private func fixCommand(_ s: Shortfall) -> String {
         let size = s.pageSizeKiB
         let pool = self.pool.sizes[size]
+        // The pool's size after the fix; the counts come from sysfs and the config, so the
+        // sum may pass 2^64, and then no pool can be made large enough.
+        let current = s.hostNodes?.ids.first.map { pool?.nodes[$0]?.nr ?? 0 } ?? (pool?.nr ?? 0)
+        let (nr, overflow) = current.addingReportingOverflow(s.short)
+        if overflow || s.short == .max {
+            return "no \(humanPageSize(kib: size)) pool can be made that large (it would pass 2^64 pages): lower the host reserve (reserve.\(shortPageSize(kib: size)) in the config) or the domain's memory"
+        }
         if let node = s.hostNodes?.ids.first {
-            let nr = (pool?.nodes[node]?.nr ?? 0) + s.short
             return "add \(pagesText(s.short)) on node \(node) with 'echo \(nr) > /sys/devices/system/node/node\(node)/hugepages/hugepages-\(size)kB/nr_hugepages' (or 'virsh allocpages \(size) \(s.short) --cellno \(node) --add')"
         }
-        let nr = (pool?.nr ?? 0) + s.short
         let command = size == self.pool.kernelDefaultKiB
             ? "sysctl vm.nr_hugepages=\(nr)"
             : "echo \(nr) > /sys/kernel/mm/hugepages/hugepages-\(size)kB/nr_hugepages"
@@ -73,73 +91,47 @@ public struct DecisionReport: Sendable {
 
     private func pagesText(_ n: UInt64) -> String { n == 1 ? "1 page" : "\(n) pages" }
 
-    /// The decision as one logfmt line, for the system log.
-    public var logLine: String {
-        var f: [(String, String)] = [
-            ("level", decision.verdict == .refuse ? "warning" : (decision.fits ? "info" : "warning")),
-            ("event", "decision"), ("op", operation), ("decision", decision.verdict.rawValue),
-            ("policy", decision.policy.rawValue), ("domain", domain),
-        ]
-        if let uuid = decision.demand.uuid { f.append(("uuid", uuid)) }
+    /// The decision as one log line: `warning` when the domain doesn't fit (refused, or
+    /// admitted under `warn`), else `info`.
+    public var logLine: LogLine {
+        var line = LogLine(decision.fits ? .info : .warning, .decision,
+                           [("op", operation), ("decision", decision.verdict.rawValue),
+                            ("policy", decision.policy.rawValue), ("domain", domain)])
+        if let uuid = decision.demand.uuid { line.append("uuid", uuid) }
         for size in decision.demand.pageSizes {
             let k = "\(size)kB"
-            f.append(("pages_\(k)", String(decision.demand.pages(ofSize: size))))
-            let nodes = decision.demand.items.filter { $0.pageSizeKiB == size }.map { $0.hostNodes?.description ?? "any" }
-            f.append(("nodes_\(k)", nodes.joined(separator: "+")))
-            if let p = pool.sizes[size] { f.append(("free_\(k)", "\(p.available)/\(p.nr)")) }
-            let short = decision.reasons.reduce(UInt64(0)) {
-                if case .short(let s) = $1, s.pageSizeKiB == size { return $0 + s.short }
-                return $0
-            }
-            if short > 0 { f.append(("short_\(k)", String(short))) }
+            let items = decision.demand.items.filter { $0.pageSizeKiB == size }
+            line.append("pages_\(k)", PageArithmetic.shown(PageArithmetic.sum(items.map(\.pages))))
+            line.append("nodes_\(k)", items.map { $0.hostNodes?.description ?? "any" }.joined(separator: "+"))
+            if let p = pool.sizes[size] { line.append("free_\(k)", "\(p.available)/\(p.nr)") }
+            let short = PageArithmetic.sum(decision.reasons.compactMap {
+                if case .short(let s) = $0, s.pageSizeKiB == size { return s.short }
+                return nil
+            })
+            if short > 0 { line.append("short_\(k)", PageArithmetic.shown(short)) }
         }
         for reason in decision.reasons {
-            if case .noMount(let kib) = reason { f.append(("no_mount", "\(kib)kB")) }
-            if case .unsupportedPageSize(let kib) = reason { f.append(("unsupported", "\(kib)kB")) }
+            if case .noMount(let kib) = reason { line.append("no_mount", "\(kib)kB") }
+            if case .unsupportedPageSize(let kib) = reason { line.append("unsupported", "\(kib)kB") }
         }
-        if decision.demand.isZero { f.append(("pages", "0")) }
-        if let growth { f.append(("grow", growth.metricResult)) }
-        return Logfmt.line(f)
+        if decision.demand.isZero { line.append("pages", "0") }
+        if let growth { line.append("grow", growth.metricResult) }
+        return line
     }
 
-    /// `hugepage-guard check --json`.
-    public var json: JSON {
-        .object([
-            ("domain", .string(domain)),
-            ("decision", .string(decision.verdict.rawValue)),
-            ("fits", .bool(decision.fits)),
-            ("policy", .string(decision.policy.rawValue)),
-            ("demand", .array(decision.demand.items.map { item in
-                .object([("pageSizeKiB", .uint(item.pageSizeKiB)),
-                         ("hostNodes", item.hostNodes.map { .array($0.ids.map { .int(Int64($0)) }) } ?? .null),
-                         ("pages", .uint(item.pages))])
-            })),
-            ("backends", .array(decision.demand.backends.map { b in
-                .object([("id", .string(b.id)), ("sizeKiB", .uint(b.sizeKiB)),
-                         ("pageSizeKiB", b.pageSizeKiB.map(JSON.uint) ?? .null),
-                         ("guestCell", b.guestCell.map { .int(Int64($0)) } ?? .null),
-                         ("hostNodes", b.hostNodes.map { .array($0.ids.map { .int(Int64($0)) }) } ?? .null),
-                         ("mode", b.mode.map { .string($0.rawValue) } ?? .null),
-                         ("pages", .uint(b.pages))])
-            })),
-            ("reasons", .array(decision.reasons.map(Self.json))),
-            ("message", decision.fits ? .null : .string(refusalParagraph)),
-            ("growth", growth.map { .string($0.metricResult) } ?? .null),
-        ])
+    /// The line for a domain that takes no hugepages: admitted without reading anything else.
+    public static func noHugepagesLogLine(operation: String, domain: String, uuid: String?) -> LogLine {
+        var line = LogLine(.info, .decision, [("op", operation), ("decision", "admit"), ("domain", domain)])
+        if let uuid { line.append("uuid", uuid) }
+        line.append("pages", "0")
+        return line
     }
 
-    private static func json(_ reason: Reason) -> JSON {
-        switch reason {
-        case .unsupportedPageSize(let kib):
-            return .object([("kind", .string("unsupported-page-size")), ("pageSizeKiB", .uint(kib))])
-        case .noMount(let kib):
-            return .object([("kind", .string("no-hugetlbfs-mount")), ("pageSizeKiB", .uint(kib))])
-        case .short(let s):
-            return .object([("kind", .string("short")), ("pageSizeKiB", .uint(s.pageSizeKiB)),
-                            ("hostNodes", s.hostNodes.map { .array($0.ids.map { .int(Int64($0)) }) } ?? .null),
-                            ("needed", .uint(s.needed)), ("free", .uint(s.free)),
-                            ("reservedByOtherStarts", .uint(s.reservedByOtherStarts)),
-                            ("hostReserve", .uint(s.hostReserve)), ("short", .uint(s.short))])
-        }
+    /// The line for a start the guard could not decide, and so refused.
+    public static func failureLogLine(operation: String, domain: String, message: String) -> LogLine {
+        LogLine(.error, .decision, [("op", operation), ("decision", "refuse"), ("domain", domain), ("error", message)])
     }
+
+    /// `hugepage-guard check --json`: the same shape as every other path of `check`.
+    public var json: JSON { CheckResult(self).json }
 }

@@ -1,7 +1,9 @@
 import HugepageGuardCore
 
-/// The whole admission path shared by the hook and `hugepage-guard check`: XML to
-/// demand, config, pool, ledger, decision.
+/// The whole admission path shared by the hook and `hugepage-guard check`, in this order:
+/// read the domain XML, read the config, then under the ledger's lock repair and expire the
+/// ledger, read the pool, decide, grow the pool when it is allowed to and the start doesn't
+/// fit, and record the outcome.
 public struct Admission: Sendable {
     public var environment: GuardEnvironment
     /// Where pool growth writes; nil: the real sysfs under the environment's root.
@@ -14,18 +16,26 @@ public struct Admission: Sendable {
     public enum Outcome {
         /// The domain takes no hugepages: nothing else was read.
         case noHugepages(DomainSpec)
-        case decided(DomainSpec, DecisionReport, notes: [String])
+        /// `notes` are log lines written before the decision's own (expired reservations,
+        /// growth), each with its level.
+        case decided(DomainSpec, DecisionReport, notes: [LogLine])
         /// The guard could not decide: bad XML, config, pool or ledger.
         case failed(message: String)
     }
 
     /// Decides for `xml`. With `reserve`, the decision is made under the ledger's lock and
     /// an admitted start's reservation is recorded for `owner` (the libvirtd running the
-    /// hook); without it nothing is written.
-    public func decide(xml: String, operation: String, reserveFor owner: ProcessRef?, reserve: Bool) -> Outcome {
+    /// hook); without it nothing is written. `hookName` is the name libvirt ran the hook
+    /// for (argv[1]); the XML must name the same domain, byte for byte.
+    public func decide(xml: String, operation: String, reserveFor owner: ProcessRef?, reserve: Bool,
+                       hookName: String? = nil) -> Outcome {
         let spec: DomainSpec
         do { spec = try DomainSpec(xml: xml) } catch {
             return .failed(message: "cannot read the domain XML: \(error)")
+        }
+        if let hookName, !hookName.utf8.elementsEqual(spec.name.utf8) {
+            return .failed(message: "the domain XML names the domain \(Logfmt.value(spec.name)), but libvirt ran the hook "
+                           + "for \(Logfmt.value(hookName)); they must be the same name")
         }
         guard spec.mayUseHugepages else { return .noHugepages(spec) }
 
@@ -34,75 +44,105 @@ public struct Admission: Sendable {
             return .failed(message: "the config file is broken, so the guard will not guess: \(error). Fix the file and start the domain again")
         }
         let store = LedgerStore(directory: environment.stateDir(config: config))
-
-        // The pool and the ledger are one snapshot: read the pool under the ledger's lock.
-        // Read before it, a start could decide on a free count taken before another start's
-        // `started begin` stopped its reservation from counting, and count those pages twice
-        // as free.
-        func decideNow(inFlight: [DemandItem], notes: [String]) -> Outcome {
-            let pool: HugepagePool
-            do { pool = try SysfsPoolReader(environment: environment).read() } catch {
-                return .failed(message: "cannot read the hugepage pool: \(error)")
-            }
-            let demand = DomainDemand(spec: spec, context: pool.context(basePageKiB: GuardEnvironment.basePageKiB))
-            let decision = Decision.evaluate(AdmissionInput(
-                demand: demand, pool: pool, inFlight: inFlight, config: config,
-                domainPolicy: spec.policyOverride, memfd: spec.memfdSource))
-            return .decided(spec, DecisionReport(decision: decision, pool: pool, operation: operation), notes: notes)
-        }
+        let identity = DomainIdentity(name: spec.name, uuid: spec.uuid)
 
         guard reserve else {
+            var notes: [LogLine] = []
             let ledger: Ledger
-            var notes: [String] = []
             do { ledger = try store.read() } catch {
-                notes.append("ignoring the reservation ledger: \(error)")
+                notes.append(LogLine(.warning, .ledgerError, [("error", "\(error)")], message: "ignoring the reservation ledger"))
                 ledger = Ledger()
             }
-            return decideNow(inFlight: ledger.inFlight(excluding: spec.name), notes: notes)
+            let outcome = evaluate(spec, config: config, operation: operation, inFlight: ledger.inFlight(excluding: identity), notes: notes)
+            // What growth would do, planned without writing anything.
+            guard case let .decided(s, report, notes) = outcome, mayGrow(s, report, config) else { return outcome }
+            return .decided(s, PoolGrowth(environment: environment, stateDir: store.directory, writer: poolWriter)
+                                .preview(report: report, config: config), notes: notes)
         }
 
         do {
             return try store.withLock { ledger, load in
                 if case let .corrupt(aside, error) = load {
                     // Reservations in the bad file are unknown, so no decision is safe now.
-                    ledger.refusals += 1
-                    return .failed(message: "the reservation ledger \(store.ledgerPath) was corrupt (\(error)); it was moved to \(aside) and a fresh one started. Start the domain again")
+                    ledger.countRefusal()
+                    return .failed(message: "the reservation ledger \(store.ledgerPath) could not be used (\(error)); "
+                                   + "it was moved to \(aside) and a fresh one started. Start the domain again")
                 }
                 let now = BootClock.now()
-                let expired = ledger.expire(now: now, timeout: config.reservationTimeout, isAlive: { ProcessTable.isAlive($0) })
-                for e in expired { ledger.holdGrown(e, grown: e.grown.compactMap(GrowStep.init(item:)), now: now) }
-                var notes = expired.map {
-                    Logfmt.line(["level": "warning", "event": "reservation-expired", "domain": $0.domain,
-                                 "op": $0.operation, "age_s": String(now - $0.since)])
-                }
-                var outcome = decideNow(inFlight: ledger.inFlight(excluding: spec.name), notes: notes)
-                // Growth: under this lock, so parallel starts never grow twice for one shortfall.
+                let notes = expire(&ledger, now: now, config: config)
+                // The pool and the ledger are one snapshot: the pool is read under the ledger's
+                // lock. Read before it, a start could decide on a free count taken before another
+                // start's `started begin` stopped its reservation from counting, and count those
+                // pages twice as free.
+                var outcome = evaluate(spec, config: config, operation: operation,
+                                       inFlight: ledger.inFlight(excluding: identity), notes: notes)
+                // Growth happens under the same lock, so parallel starts never grow twice for one
+                // shortfall, and the decision after it reads the grown pool anew.
                 var grown: [GrowStep] = []
-                if case let .decided(s, report, _) = outcome, !report.decision.fits, report.decision.policy != .off,
-                   config.growth.grow, s.growOverride != false {
+                if case let .decided(s, report, notes) = outcome, mayGrow(s, report, config) {
                     let growth = PoolGrowth(environment: environment, stateDir: store.directory, writer: poolWriter)
-                    let result = growth.grow(report: report, config: config) {
-                        guard case let .decided(_, r, _) = decideNow(inFlight: ledger.inFlight(excluding: spec.name), notes: []) else { return nil }
+                    let result = growth.grow(report: report, config: config) { () -> DecisionReport? in
+                        let again = evaluate(spec, config: config, operation: operation,
+                                             inFlight: ledger.inFlight(excluding: identity), notes: [])
+                        guard case let .decided(_, r, _) = again else { return nil }
                         return r
                     }
-                    notes += result.lines
                     grown = result.grown
-                    outcome = .decided(s, result.report, notes: notes)
+                    outcome = .decided(s, result.report, notes: notes + result.lines)
                 }
-                guard case let .decided(spec, report, _) = outcome else { return outcome }
-                let decision = report.decision
-                if decision.verdict == .admit && decision.policy != .off {
-                    var entry = LedgerEntry(domain: spec.name, uuid: spec.uuid, state: .reserved, operation: operation,
-                                            since: now, owner: owner, items: decision.demand.items)
-                    entry.grown = ledger.grownPages(domain: spec.name) + grown.map(\.item)
-                    ledger.reserve(entry)
-                } else if decision.verdict == .refuse {
-                    ledger.refusals += 1
-                }
+                record(outcome, in: &ledger, identity: identity, operation: operation, owner: owner, now: now, grown: grown)
                 return outcome
             }
         } catch {
             return .failed(message: "cannot use the reservation ledger: \(error)")
+        }
+    }
+
+    /// Whether growth may be tried for a start that doesn't fit: `pool.grow = on`, a policy
+    /// that checks, and no `grow="off"` on the domain.
+    private func mayGrow(_ spec: DomainSpec, _ report: DecisionReport, _ config: GuardConfig) -> Bool {
+        !report.decision.fits && report.decision.policy != .off && config.growth.grow && spec.growOverride != false
+    }
+
+    /// Drops reservations whose start died halfway; one log line each. Pages grown for them
+    /// are held in the ledger, for the next `release end` or the agent to give back.
+    private func expire(_ ledger: inout Ledger, now: Int64, config: GuardConfig) -> [LogLine] {
+        let expired = ledger.expire(now: now, timeout: config.reservationTimeout, isAlive: { ProcessTable.isAlive($0) })
+        for e in expired { ledger.holdGrown(e, grown: e.grown.compactMap(GrowStep.init(item:)), now: now) }
+        return expired.map {
+            LogLine(.warning, .reservationExpired, [("domain", $0.domain), ("op", $0.operation),
+                                                    ("age_s", $0.age(now: now).map { String($0) } ?? "unknown")])
+        }
+    }
+
+    /// Reads the pool and decides against it.
+    private func evaluate(_ spec: DomainSpec, config: GuardConfig, operation: String, inFlight: [DemandItem],
+                          notes: [LogLine]) -> Outcome {
+        let pool: HugepagePool
+        do { pool = try SysfsPoolReader(environment: environment).read() } catch {
+            return .failed(message: "cannot read the hugepage pool: \(error)")
+        }
+        let demand = DomainDemand(spec: spec, context: pool.context(basePageKiB: GuardEnvironment.basePageKiB))
+        let decision = Decision.evaluate(AdmissionInput(
+            demand: demand, pool: pool, inFlight: inFlight, config: config,
+            domainPolicy: spec.policyOverride, memfd: spec.memfdSource))
+        return .decided(spec, DecisionReport(decision: decision, pool: pool, operation: operation), notes: notes)
+    }
+
+    /// An admitted start reserves its pages, with the pages grown for it (and those grown
+    /// by an earlier step of the same start, such as `migrate begin` before `prepare begin`);
+    /// a refused one is counted.
+    private func record(_ outcome: Outcome, in ledger: inout Ledger, identity: DomainIdentity, operation: String,
+                        owner: ProcessRef?, now: Int64, grown: [GrowStep]) {
+        guard case let .decided(_, report, _) = outcome else { return }
+        let decision = report.decision
+        if decision.verdict == .admit && decision.policy != .off {
+            var entry = LedgerEntry(domain: identity.name, uuid: identity.uuid, state: .reserved, operation: operation,
+                                    since: now, owner: owner, items: decision.demand.items)
+            entry.grown = (ledger.entry(identity)?.grown ?? []) + grown.map(\.item)
+            ledger.reserve(entry)
+        } else if decision.verdict == .refuse {
+            ledger.countRefusal()
         }
     }
 }

@@ -1,8 +1,7 @@
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
 #endif
+import HugepageGuardCore
 
 /// Where the guard reads and writes. libvirt gives hooks a clean environment, so the
 /// overrides reach only tests.
@@ -40,18 +39,4 @@ public struct GuardEnvironment: Sendable {
 
     /// The base page size in KiB.
     public static var basePageKiB: UInt64 { UInt64(sysconf(Int32(_SC_PAGESIZE))) / 1024 }
-}
-
-import HugepageGuardCore
-
-public enum ConfigFile {
-    /// Reads the config; a missing file means the documented defaults.
-    public static func load(path: String) throws(ConfigError) -> GuardConfig {
-        let text: String?
-        do { text = try FileSystem.readText(path) } catch {
-            throw ConfigError(source: path, line: 0, message: "cannot be read: \(error.reason)")
-        }
-        guard let text else { return GuardConfig() }
-        return try GuardConfig.parse(text, source: path)
-    }
 }

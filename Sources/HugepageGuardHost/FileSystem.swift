@@ -1,40 +1,57 @@
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
 #endif
-import HugepageGuardCore
 
-/// An I/O failure, naming the path and the system's reason.
-public struct HostError: Error, CustomStringConvertible {
-    public var path: String
-    public var reason: String
-    public init(path: String, reason: String) { self.path = path; self.reason = reason }
-    public init(path: String, errno code: Int32) { self.init(path: path, reason: String(cString: strerror(code))) }
-    public var description: String { "\(path): \(reason)" }
-}
-
-/// Minimal, Foundation-free file access for the hook's hot path.
+/// Minimal, Foundation-free file access for the hook's hot path. Every read is capped
+/// (`ReadLimit`) and every write goes through `writeAll`.
 public enum FileSystem {
-    /// The whole file as UTF-8 text, or nil if it doesn't exist.
-    public static func readText(_ path: String) throws(HostError) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+    /// A regular file's whole content as UTF-8 text, or nil if it doesn't exist. Anything
+    /// else at `path` (a FIFO, a device, a directory) is an error naming it, found without
+    /// blocking: the file is opened with O_NONBLOCK and checked with fstat before any read.
+    /// More than `limit` bytes is an error too.
+    public static func readFile(_ path: String, limit: Int) throws(HostError) -> String? {
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
         if fd < 0 {
             if errno == ENOENT || errno == ENOTDIR { return nil }
             throw HostError(path: path, errno: errno)
         }
         defer { close(fd) }
-        return try readAll(fd: fd, path: path)
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw HostError(path: path, errno: errno) }
+        guard FileKind(st.st_mode) == .regular else {
+            throw HostError(path: path, reason: "is \(FileKind(st.st_mode)), not a regular file")
+        }
+        return try text(readAll(fd: fd, path: path, limit: limit), path: path)
     }
 
-    /// Everything readable from `fd` until end of file.
-    public static func readAll(fd: Int32, path: String) throws(HostError) -> String {
+    /// Any readable file as UTF-8 text, including a pipe such as `/dev/stdin`, or nil if it
+    /// doesn't exist; at most `limit` bytes. For files a person names (`check --xml`), not
+    /// for the hook's own inputs, which use `readFile`.
+    public static func readText(_ path: String, limit: Int = ReadLimit.domainXML) throws(HostError) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)
+        if fd < 0 {
+            if errno == ENOENT || errno == ENOTDIR { return nil }
+            throw HostError(path: path, errno: errno)
+        }
+        defer { close(fd) }
+        return try text(readAll(fd: fd, path: path, limit: limit), path: path)
+    }
+
+    /// Everything readable from `fd` until end of file, as UTF-8 text, at most `limit` bytes.
+    public static func readText(fd: Int32, path: String, limit: Int) throws(HostError) -> String {
+        try text(readAll(fd: fd, path: path, limit: limit), path: path)
+    }
+
+    /// Everything readable from `fd` until end of file. It reads at most `limit + 1` bytes:
+    /// one more than the limit means the input is too large, and that is an error naming
+    /// `path`, so a `/dev/zero` can never be read until memory runs out.
+    public static func readAll(fd: Int32, path: String, limit: Int) throws(HostError) -> [UInt8] {
         var bytes: [UInt8] = []
         var failure: Int32 = 0
         // sysfs counters are a few bytes and domain XML a few KiB: a small stack buffer.
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16384) { chunk in
-            while true {
-                let n = read(fd, chunk.baseAddress, chunk.count)
+            while bytes.count <= limit {
+                let n = read(fd, chunk.baseAddress, min(chunk.count, limit + 1 - bytes.count))
                 if n < 0 {
                     if errno == EINTR { continue }
                     failure = errno
@@ -45,7 +62,33 @@ public enum FileSystem {
             }
         }
         if failure != 0 { throw HostError(path: path, errno: failure) }
-        return String(decoding: bytes, as: UTF8.self)
+        if bytes.count > limit {
+            throw HostError(path: path, reason: "larger than \(ReadLimit.describe(limit)); refusing to read more")
+        }
+        return bytes
+    }
+
+    /// `bytes` as a String; invalid UTF-8 is an error naming `path`, never silently replaced.
+    static func text(_ bytes: [UInt8], path: String) throws(HostError) -> String {
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw HostError(path: path, reason: "is not valid UTF-8 text")
+        }
+        return text
+    }
+
+    /// Writes all of `bytes` to `fd`, retrying after EINTR and short writes. Every write
+    /// the guard makes goes through here.
+    public static func writeAll(fd: Int32, _ bytes: [UInt8], path: String) throws(HostError) {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw HostError(path: path, errno: errno)
+            }
+            if n == 0 { throw HostError(path: path, reason: "write(2) wrote nothing") }
+            offset += n
+        }
     }
 
     /// Names in a directory (without . and ..), or nil if it doesn't exist.
@@ -62,95 +105,27 @@ public enum FileSystem {
         return names.sorted()
     }
 
-    /// Writes `text` to `path` atomically: a temporary file in the same directory, fsync'd,
-    /// then renamed over the target.
+    /// Writes `text` to `path` atomically: a new temporary file in the same directory
+    /// (O_EXCL, never through a link), fsync'd, then renamed over the target. The
+    /// directory's own path may hold links; the file's name may not be one.
     public static func writeAtomically(_ text: String, to path: String, mode: mode_t = 0o644) throws(HostError) {
-        let tmp = path + ".tmp.\(getpid())"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
-        if fd < 0 { throw HostError(path: tmp, errno: errno) }
-        var bytes = Array(text.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                let e = errno
-                close(fd); unlink(tmp)
-                throw HostError(path: tmp, errno: e)
-            }
-            offset += n
-        }
-        if fsync(fd) != 0 { let e = errno; close(fd); unlink(tmp); throw HostError(path: tmp, errno: e) }
-        close(fd)
-        if rename(tmp, path) != 0 { let e = errno; unlink(tmp); throw HostError(path: path, errno: e) }
+        let slash = path.lastIndex(of: "/")
+        let dirPath = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        let dir = try DirectoryHandle(path: dirPath, followLink: true)
+        try dir.writeAtomically(name: name, bytes: Array(text.utf8), mode: mode)
     }
 
-    /// Creates a directory and its parents (mode 0755) if missing.
-    public static func makeDirectories(_ path: String) throws(HostError) {
+    /// Creates a directory and its parents if missing: the parents with mode 0755, the
+    /// last one with `mode`.
+    public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws(HostError) {
         var current = ""
-        for part in path.split(separator: "/") {
+        let parts = path.split(separator: "/")
+        for (i, part) in parts.enumerated() {
             current += "/" + part
-            if mkdir(current, 0o755) != 0 && errno != EEXIST { throw HostError(path: current, errno: errno) }
-        }
-    }
-}
-
-/// Seconds since boot, which don't jump with the wall clock. /run is emptied at boot, so
-/// this is a sound clock for state kept there.
-public enum BootClock {
-    public static func now() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_BOOTTIME, &ts)
-        return Int64(ts.tv_sec)
-    }
-}
-
-/// Processes, identified robustly against pid reuse.
-public enum ProcessTable {
-    /// The process `pid` with its start time, from `<procRoot>/proc/<pid>/stat`.
-    public static func ref(pid: Int32, procRoot: String = "/proc") -> ProcessRef? {
-        guard let stat = try? FileSystem.readText("\(procRoot)/\(pid)/stat"),
-              let close = stat.lastIndex(of: ")") else { return nil }
-        // Fields after the command name (which may hold spaces and parentheses): state is 3rd.
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 19, let start = UInt64(fields[19]) else { return nil }
-        return ProcessRef(pid: pid, startTicks: start)
-    }
-
-    /// The libvirt daemon (libvirtd or virtqemud) among the ancestors of this process: the
-    /// owner of a start. An admin's wrapper script between it and the hook is skipped.
-    public static func libvirtDaemonAncestor(procRoot: String = "/proc") -> ProcessRef? {
-        var pid = getppid()
-        for _ in 0..<8 where pid > 1 {
-            guard let stat = try? FileSystem.readText("\(procRoot)/\(pid)/stat"),
-                  let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")") else { return nil }
-            let comm = stat[stat.index(after: open)..<close]
-            if comm == "libvirtd" || comm == "virtqemud" { return ref(pid: pid, procRoot: procRoot) }
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            guard fields.count > 1, let parent = Int32(fields[1]) else { return nil }
-            pid = parent
-        }
-        return nil
-    }
-
-    public static func isAlive(_ ref: ProcessRef, procRoot: String = "/proc") -> Bool {
-        self.ref(pid: ref.pid, procRoot: procRoot) == ref
-    }
-}
-
-/// Writes to a standard stream with write(2): unbuffered and free of stdio's globals.
-public enum StandardStream {
-    public static func error(_ text: String) { put(text, fd: 2) }
-    public static func output(_ text: String) { put(text, fd: 1) }
-
-    private static func put(_ text: String, fd: Int32) {
-        var bytes = Array(text.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return }
-            offset += n
+            if mkdir(current, i == parts.count - 1 ? mode : 0o755) != 0 && errno != EEXIST {
+                throw HostError(path: current, errno: errno)
+            }
         }
     }
 }

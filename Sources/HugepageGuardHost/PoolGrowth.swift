@@ -54,11 +54,11 @@ public struct PoolGrowth: Sendable {
     /// again through `redecide` (which reads the pool anew). Returns the report to act on,
     /// the steps grown (empty unless admitted) and the log lines.
     public func grow(report: DecisionReport, config: GuardConfig,
-                     redecide: () -> DecisionReport?) -> (report: DecisionReport, grown: [GrowStep], lines: [String]) {
+                     redecide: () -> DecisionReport?) -> (report: DecisionReport, grown: [GrowStep], lines: [LogLine]) {
         var report = report
         let memory: HostMemory
         do { memory = try HostMemoryReader(environment: environment).read() } catch {
-            return (report, [], [line(.poolGrowRefused, level: "warning", report, [("error", "\(error)")])])
+            return (report, [], [line(.poolGrowRefused, .warning, report, [("error", "\(error)")])])
         }
         switch GrowthPlanner.plan(decision: report.decision, pool: report.pool, memory: memory, config: config.growth) {
         case .notApplicable:
@@ -66,7 +66,7 @@ public struct PoolGrowth: Sendable {
         case .refused(let r):
             report.growth = .refused(r)
             GrowthCounters.bump(directory: stateDir, result: report.growth!.metricResult)
-            return (report, [], [line(.poolGrowRefused, level: "warning", report,
+            return (report, [], [line(.poolGrowRefused, .warning, report,
                                       [("limit", r.limit.rawValue), ("page_size_kb", "\(r.pageSizeKiB)"),
                                        ("node", r.node.map(String.init) ?? "any"), ("asked", "\(r.asked)"), ("allowed", "\(r.allowed)")])])
         case .grow(let first):
@@ -82,7 +82,7 @@ public struct PoolGrowth: Sendable {
                     let back = grower.giveBack(grown)
                     current.growth = .rolledBack(asked: asked, got: got, unrestored: unrestored + back.left)
                     GrowthCounters.bump(directory: stateDir, result: "rollback")
-                    return (current, [], [line(.poolGrowRollback, level: "warning", current,
+                    return (current, [], [line(.poolGrowRollback, .warning, current,
                                                [("asked", Self.stepsText(asked)), ("got", Self.stepsText(got)),
                                                 ("restored", (unrestored + back.left).isEmpty ? "all" : "not:" + Self.stepsText(unrestored + back.left))])])
                 case .granted:
@@ -92,7 +92,7 @@ public struct PoolGrowth: Sendable {
                 if after.decision.fits {
                     after.growth = .grown(grown)
                     GrowthCounters.bump(directory: stateDir, result: "ok")
-                    return (after, grown, [line(.poolGrown, level: "info", after, [("grown", Self.stepsText(grown))])])
+                    return (after, grown, [line(.poolGrown, .info, after, [("grown", Self.stepsText(grown))])])
                 }
                 current = after
                 guard round == 0, let memory = try? HostMemoryReader(environment: environment).read(),
@@ -103,7 +103,7 @@ public struct PoolGrowth: Sendable {
             let back = grower.giveBack(grown)
             current.growth = .stillShort(asked: grown, unrestored: back.left)
             GrowthCounters.bump(directory: stateDir, result: "rollback")
-            return (current, [], [line(.poolGrowRollback, level: "warning", current,
+            return (current, [], [line(.poolGrowRollback, .warning, current,
                                        [("asked", Self.stepsText(grown)), ("reason", "still_short"),
                                         ("restored", back.left.isEmpty ? "all" : "not:" + Self.stepsText(back.left))])])
         }
@@ -114,11 +114,28 @@ public struct PoolGrowth: Sendable {
         steps.isEmpty ? "-" : steps.map { "\($0.pageSizeKiB)@\($0.node.map(String.init) ?? "any"):\($0.pages)" }.joined(separator: ";")
     }
 
-    private func line(_ event: LogEvent, level: String, _ report: DecisionReport, _ extra: [(String, String)]) -> String {
-        var f: [(String, String)] = [("level", level), ("event", event.rawValue), ("op", report.operation),
-                                     ("domain", report.decision.demand.domain)]
+    private func line(_ event: LogEvent, _ level: LogLevel, _ report: DecisionReport, _ extra: [(String, String)]) -> LogLine {
+        var f: [(String, String)] = [("op", report.operation), ("domain", report.decision.demand.domain)]
         if let uuid = report.decision.demand.uuid { f.append(("uuid", uuid)) }
-        return Logfmt.line(f + extra)
+        return LogLine(level, event, f + extra)
+    }
+
+    /// For `hugepage-guard check`: what growth would do for a start that doesn't fit, from
+    /// the plan alone (the floor, the caps, the pool as it stands). Nothing is written and no
+    /// counter moves; whether the kernel would give the pages is not known until it is asked.
+    public func preview(report: DecisionReport, config: GuardConfig) -> DecisionReport {
+        var report = report
+        let memory: HostMemory
+        do { memory = try HostMemoryReader(environment: environment).read() } catch {
+            report.growth = .unknown(reason: "\(error)")
+            return report
+        }
+        switch GrowthPlanner.plan(decision: report.decision, pool: report.pool, memory: memory, config: config.growth) {
+        case .notApplicable: break
+        case .refused(let r): report.growth = .refused(r)
+        case .grow(let steps): report.growth = .wouldGrow(steps)
+        }
+        return report
     }
 
     /// Gives back `entry`'s grown pages when it leaves the ledger (its `release end`, or the
@@ -126,36 +143,36 @@ public struct PoolGrowth: Sendable {
     /// after a run only with `pool.shrink = on`. Never below what running VMs, in-flight
     /// reservations and the host reserve hold: only free pages beyond those go back. What
     /// can't go back now stays in the ledger (op=shrink) for the agent to retry.
-    public func release(_ entry: LedgerEntry, ledger: inout Ledger, config: GuardConfig, now: Int64) -> [GrowthLogLine] {
+    public func release(_ entry: LedgerEntry, ledger: inout Ledger, config: GuardConfig, now: Int64) -> [LogLine] {
         guard !entry.grown.isEmpty else { return [] }
         let steps = GrowthPlanner.merge(entry.grown.compactMap(GrowStep.init(item:)))
-        func fields(_ event: LogEvent, _ level: String, _ extra: [(String, String)]) -> GrowthLogLine {
-            var f: [(String, String)] = [("level", level), ("event", event.rawValue), ("domain", entry.domain)]
+        func fields(_ event: LogEvent, _ level: LogLevel, _ extra: [(String, String)]) -> LogLine {
+            var f: [(String, String)] = [("domain", entry.domain)]
             if let uuid = entry.uuid { f.append(("uuid", uuid)) }
-            return GrowthLogLine(level: level, fields: f + extra)
+            return LogLine(level, event, f + extra)
         }
-        if entry.state == .started && entry.operation != "shrink" && !config.growth.shrink {
-            return [fields(.poolGrownKept, "info", [("pages", Self.stepsText(steps)), ("reason", "pool.shrink=off")])]
+        if entry.state == .started && !entry.isGrownHold && !config.growth.shrink {
+            return [fields(.poolGrownKept, .info, [("pages", Self.stepsText(steps)), ("reason", "pool.shrink=off")])]
         }
         let pool: HugepagePool
         do { pool = try SysfsPoolReader(environment: environment).read() } catch {
             ledger.holdGrown(entry, grown: steps, now: now)
-            return [fields(.poolShrinkDeferred, "warning", [("pages", Self.stepsText(steps)), ("error", "\(error)")])]
+            return [fields(.poolShrinkDeferred, .warning, [("pages", Self.stepsText(steps)), ("error", "\(error)")])]
         }
-        let bounded = Self.safeShrink(steps, pool: pool, inFlight: ledger.inFlight(excluding: nil), config: config)
+        let bounded = Self.safeShrink(steps, pool: pool, inFlight: ledger.inFlight(excluding: nil as DomainIdentity?), config: config)
         let back = PoolGrower(writer: writer, basePageKiB: GuardEnvironment.basePageKiB).giveBack(bounded.filter { $0.pages > 0 })
         var left: [GrowStep] = []
         for s in steps {
             let given = back.given.filter { $0.pageSizeKiB == s.pageSizeKiB && $0.node == s.node }.reduce(UInt64(0)) { $0.addingSaturated($1.pages) }
             if given < s.pages { left.append(GrowStep(pageSizeKiB: s.pageSizeKiB, node: s.node, pages: s.pages - given)) }
         }
-        var out: [GrowthLogLine] = []
+        var out: [LogLine] = []
         let shrunk = back.given.reduce(UInt64(0)) { $0.addingSaturated($1.pages) }
         if shrunk > 0 { GrowthCounters.bump(directory: stateDir, shrunk: shrunk) }
-        if !back.given.isEmpty { out.append(fields(.poolShrunk, "info", [("pages", Self.stepsText(back.given))])) }
+        if !back.given.isEmpty { out.append(fields(.poolShrunk, .info, [("pages", Self.stepsText(back.given))])) }
         if !left.isEmpty {
             ledger.holdGrown(entry, grown: left, now: now)
-            out.append(fields(.poolShrinkDeferred, "warning", [("pages", Self.stepsText(left)),
+            out.append(fields(.poolShrinkDeferred, .warning, [("pages", Self.stepsText(left)),
                                                                ("reason", "pages in use, reserved by other starts or held for the host reserve")]))
         }
         return out
@@ -163,23 +180,23 @@ public struct PoolGrowth: Sendable {
 
     /// Gives back what `entries` (taken out of `ledger`) grew, as `release` does; a pages
     /// already held back (`op=shrink`) that still can't go back is not logged again.
-    public func settle(_ entries: [LedgerEntry], ledger: inout Ledger, config: GuardConfig, now: Int64) -> [GrowthLogLine] {
-        var out: [GrowthLogLine] = []
+    public func settle(_ entries: [LedgerEntry], ledger: inout Ledger, config: GuardConfig, now: Int64) -> [LogLine] {
+        var out: [LogLine] = []
         for e in entries where !e.grown.isEmpty {
             let lines = release(e, ledger: &ledger, config: config, now: now)
-            let unchanged = e.operation == "shrink"
-                && ledger.entries.contains { $0.domain == e.domain && $0.operation == "shrink" && $0.grown == e.grown }
-            out += unchanged ? lines.filter { !$0.line.contains("event=\(LogEvent.poolShrinkDeferred.rawValue)") } : lines
+            let unchanged = e.isGrownHold
+                && ledger.entries.contains { $0.isGrownHold && $0.identity.isSame(as: e.identity) && $0.grown == e.grown }
+            out += unchanged ? lines.filter { $0.event != .poolShrinkDeferred } : lines
         }
         return out
     }
 
     /// Retries the pages held back by earlier shrinks (the hook does this at each
     /// `release end`, when pages may have come free).
-    public func retryHeld(ledger: inout Ledger, config: GuardConfig, now: Int64) -> [GrowthLogLine] {
-        let held = ledger.entries.filter { $0.operation == "shrink" && !$0.grown.isEmpty }
+    public func retryHeld(ledger: inout Ledger, config: GuardConfig, now: Int64) -> [LogLine] {
+        let held = ledger.entries.filter { $0.isGrownHold && !$0.grown.isEmpty }
         guard !held.isEmpty else { return [] }
-        ledger.entries.removeAll { $0.operation == "shrink" && !$0.grown.isEmpty }
+        ledger.entries.removeAll { $0.isGrownHold && !$0.grown.isEmpty }
         return settle(held, ledger: &ledger, config: config, now: now)
     }
 
@@ -218,26 +235,19 @@ public struct PoolGrowth: Sendable {
     }
 }
 
-/// One log line of growth: its level and logfmt fields (the hook writes `line`, the agent
-/// hands the fields to its logger).
-public struct GrowthLogLine: Sendable {
-    public var level: String
-    public var fields: [(String, String)]
-    public var line: String { Logfmt.line(fields) }
-}
-
 extension Ledger {
     /// Keeps grown pages of a domain that left the ledger, for the agent to give back: an
     /// entry with no demand (`op=shrink`), which in-flight counting ignores.
+    /// A hold already kept for the same domain is merged into it, so no grown page is lost.
     public mutating func holdGrown(_ entry: LedgerEntry, grown: [GrowStep], now: Int64) {
         guard !grown.isEmpty else { return }
-        var hold = LedgerEntry(domain: entry.domain, uuid: entry.uuid, state: .started, operation: "shrink",
+        let id = entry.identity
+        let earlier = entries.filter { $0.isGrownHold && $0.identity.isSame(as: id) }
+            .flatMap { $0.grown.compactMap(GrowStep.init(item:)) }
+        var hold = LedgerEntry(domain: entry.domain, uuid: entry.uuid, state: .started, operation: LedgerEntry.grownHoldOperation,
                                since: now, owner: nil, items: [])
-        hold.grown = grown.map(\.item)
-        entries.removeAll { $0.domain == entry.domain && $0.operation == "shrink" }
+        hold.grown = GrowthPlanner.merge(earlier + grown).map(\.item)
+        entries.removeAll { $0.isGrownHold && $0.identity.isSame(as: id) }
         entries.append(hold)
     }
-
-    /// Grown pages still recorded for `domain`, to carry into its new entry.
-    public func grownPages(domain: String) -> [DemandItem] { entry(domain: domain)?.grown ?? [] }
 }

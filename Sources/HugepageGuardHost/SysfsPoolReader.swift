@@ -7,9 +7,9 @@ public struct SysfsPoolReader: Sendable {
     public init(environment: GuardEnvironment) { self.environment = environment }
 
     public func read() throws(HostError) -> HugepagePool {
-        let meminfo = try FileSystem.readText(environment.host("/proc/meminfo")) ?? ""
+        let meminfo = try FileSystem.readFile(environment.host("/proc/meminfo"), limit: ReadLimit.kernelFile) ?? ""
         let kernelDefault = PoolText.defaultHugepageSize(meminfo: meminfo)
-        let mountsText = try FileSystem.readText(environment.host("/proc/mounts")) ?? ""
+        let mountsText = try FileSystem.readFile(environment.host("/proc/mounts"), limit: ReadLimit.kernelFile) ?? ""
         let mounts = PoolText.hugetlbfsMounts(procMounts: mountsText, kernelDefaultKiB: kernelDefault)
 
         let globalDir = environment.host("/sys/kernel/mm/hugepages")
@@ -40,8 +40,11 @@ public struct SysfsPoolReader: Sendable {
     }
 
     private func counter(_ path: String) throws(HostError) -> UInt64 {
-        guard let text = try FileSystem.readText(path) else { throw HostError(path: path, reason: "missing") }
-        guard let n = PoolText.count(text) else { throw HostError(path: path, reason: "not a number: '\(text)'") }
+        guard let text = try FileSystem.readFile(path, limit: ReadLimit.kernelFile) else { throw HostError(path: path, reason: "missing") }
+        guard let n = PoolText.count(text) else {
+            let shown = text.count > 40 ? String(text.prefix(40)) + "…" : text
+            throw HostError(path: path, reason: "not a number: '\(shown)'")
+        }
         return n
     }
 }

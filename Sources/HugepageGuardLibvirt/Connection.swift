@@ -29,8 +29,7 @@ public final class Connection: @unchecked Sendable {
 
     /// `virConnectOpenReadOnly`: enough for events, domain lists and live XML.
     public static func openReadOnly(_ uri: String) throws(LibvirtError) -> Connection {
-        silenceDefaultErrorPrinter()
-        signal(SIGPIPE, SIG_IGN)   // libvirt handles EPIPE itself; see EventLoop.startDefault
+        LibvirtProcess.setUp()
         guard let p = virConnectOpenReadOnly(uri) else { throw LibvirtError.last("virConnectOpenReadOnly") }
         return Connection(ptr: p, uri: uri)
     }
@@ -38,8 +37,7 @@ public final class Connection: @unchecked Sendable {
     /// `virConnectOpen`: a read-write connection. The agent never uses one; tests and the
     /// benchmark do, to define and start domains on `test:///default`.
     public static func open(_ uri: String) throws(LibvirtError) -> Connection {
-        silenceDefaultErrorPrinter()
-        signal(SIGPIPE, SIG_IGN)
+        LibvirtProcess.setUp()
         guard let p = virConnectOpen(uri) else { throw LibvirtError.last("virConnectOpen") }
         return Connection(ptr: p, uri: uri)
     }

@@ -18,11 +18,7 @@ public final class EventLoop: Sendable {
     public static func startDefault() throws(LibvirtError) -> EventLoop {
         let result: Result<EventLoop, LibvirtError> = shared.withLock { slot in
             if let loop = slot { return .success(loop) }
-            silenceDefaultErrorPrinter()
-            // libvirt writes to its sockets with write(2): when libvirtd goes away mid-write the
-            // kernel raises SIGPIPE, whose default action kills us silently. libvirt expects
-            // clients to ignore it (virsh does) and handles the EPIPE itself.
-            signal(SIGPIPE, SIG_IGN)
+            LibvirtProcess.setUp()
             if virInitialize() < 0 { return .failure(LibvirtError.last("virInitialize")) }
             if virEventRegisterDefaultImpl() < 0 { return .failure(LibvirtError.last("virEventRegisterDefaultImpl")) }
             let loop = EventLoop()

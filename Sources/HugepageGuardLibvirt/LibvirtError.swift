@@ -1,4 +1,5 @@
 import CLibvirt
+import Glibc
 
 /// A libvirt failure, copied from the failing thread's last error right after the call.
 public struct LibvirtError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -40,8 +41,18 @@ public struct LibvirtError: Error, Sendable, Equatable, CustomStringConvertible 
     }
 }
 
-/// Silences libvirt's default error printer (`virSetErrorFunc`): every error is already
-/// captured into a `LibvirtError` and reported by the caller, once.
-func silenceDefaultErrorPrinter() {
-    virSetErrorFunc(nil, { _, _ in })
+/// The process-wide setup every libvirt client of ours needs, done once, before the first
+/// connection or event loop:
+/// - libvirt's default error printer is silenced (`virSetErrorFunc`): every error is already
+///   captured into a `LibvirtError` and reported by the caller, once;
+/// - SIGPIPE is ignored: libvirt writes to its sockets with write(2), and when libvirtd goes
+///   away mid-write the kernel raises SIGPIPE, whose default action kills us silently.
+///   libvirt expects clients to ignore it (virsh does) and handles the EPIPE itself.
+enum LibvirtProcess {
+    private static let done: Void = {
+        virSetErrorFunc(nil, { _, _ in })
+        signal(SIGPIPE, SIG_IGN)
+    }()
+
+    static func setUp() { done }
 }

@@ -4,10 +4,10 @@
 //
 // Decides at `prepare begin`, `migrate begin` and `restore begin`; keeps the reservation
 // ledger at `started begin` and `release end`; passes every other operation straight
-// through without reading stdin. It never calls libvirt (that deadlocks), never writes to
-// stdout (on migrate/restore stdout would replace the domain XML), and only a decision
-// operation can exit non-zero (`started begin` failing would kill QEMU, `reconnect begin`
-// failing would kill a running VM).
+// through without reading stdin or the config. It never calls libvirt (that deadlocks),
+// never writes to stdout (on migrate/restore stdout would replace the domain XML), and only
+// a decision operation can exit non-zero (`started begin` failing would kill QEMU,
+// `reconnect begin` failing would kill a running VM).
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -20,83 +20,75 @@ guard args.count >= 4 else {
         + "This is libvirt's QEMU hook; libvirtd runs it. To test a domain by hand, use 'hugepage-guard check'.\n")
     exit(2)
 }
-let domain = args[1], operation = args[2], subOperation = args[3]
+let operation = args[2], subOperation = args[3]
 
-enum Step { case decide, started, release }
+enum Step { case decide, bookkeeping(Bookkeeping.Step) }
 let step: Step
 switch (operation, subOperation) {
 case ("prepare", "begin"), ("migrate", "begin"), ("restore", "begin"): step = .decide
-case ("started", "begin"): step = .started
-case ("release", "end"): step = .release
+case ("started", "begin"): step = .bookkeeping(.started)
+case ("release", "end"): step = .bookkeeping(.release)
 default: exit(0)
 }
 
+// The domain name exactly as libvirt passed it; nil if it is not UTF-8 (no domain XML can
+// name such a domain).
+let exactName = String(validatingCString: CommandLine.unsafeArgv[1]!)
+let domain = exactName ?? args[1]
 let environment = GuardEnvironment.fromProcess()
 let log = SystemLog(identifier: "hugepage-guard-hook",
                     copyPath: getenv("HUGEPAGE_GUARD_LOG_FILE").map { String(cString: $0) })
 
+/// The domain XML libvirt writes on stdin, at most `ReadLimit.domainXML` bytes.
+func readStandardInput() throws(HostError) -> String {
+    try FileSystem.readText(fd: 0, path: "the domain XML on stdin", limit: ReadLimit.domainXML)
+}
+
 switch step {
 case .decide:
     let outcome: Admission.Outcome
-    do {
-        let xml = try FileSystem.readAll(fd: 0, path: "<stdin>")
-        // With no libvirt daemon above us (a test, a manual run) only the timeout expires it.
-        let owner = ProcessTable.libvirtDaemonAncestor()
-        outcome = Admission(environment: environment).decide(xml: xml, operation: operation, reserveFor: owner, reserve: true)
-    } catch {
-        outcome = .failed(message: "cannot read the domain XML from stdin: \(error)")
+    if exactName == nil {
+        outcome = .failed(message: "libvirt passed a domain name that is not valid UTF-8")
+    } else {
+        do {
+            let xml = try readStandardInput()
+            // With no libvirt daemon above us (a test, a manual run) only the timeout expires it.
+            let owner = ProcessTable.libvirtDaemonAncestor()
+            outcome = Admission(environment: environment).decide(xml: xml, operation: operation, reserveFor: owner,
+                                                                 reserve: true, hookName: domain)
+        } catch {
+            outcome = .failed(message: "cannot read \(error)")
+        }
     }
     switch outcome {
     case .noHugepages(let spec):
-        log.write(Logfmt.line(["level": "info", "event": "decision", "op": operation, "decision": "admit",
-                               "domain": spec.name, "pages": "0"]), level: .info)
+        log.write(Logfmt.line([("level", "info"), ("event", LogEvent.decision.rawValue), ("op", operation),
+                               ("decision", "admit"), ("domain", spec.name), ("pages", "0")]), level: .info)
         exit(0)
     case let .decided(_, report, notes):
-        for note in notes { log.write(note, level: .warning) }
-        log.write(report.logLine, level: report.decision.fits ? .info : .warning)
+        // Each line at its own level: an expired reservation warns, a growth that let the
+        // start in is info.
+        for note in notes { log.write(note) }
+        log.write(report.logLine)
         if report.decision.verdict == .refuse {
             StandardStream.error(report.refusalParagraph + "\n")
             exit(1)
         }
         exit(0)
     case let .failed(message):
-        log.write(Logfmt.line(["level": "error", "event": "decision", "op": operation, "decision": "refuse",
-                               "domain": domain, "error": message]), level: .error)
+        log.write(Logfmt.line([("level", "error"), ("event", LogEvent.decision.rawValue), ("op", operation),
+                               ("decision", "refuse"), ("domain", domain), ("error", message)]), level: .error)
         StandardStream.error("hugepage-guard refused to \(DecisionReport.verbs(operation: operation).refused) domain '\(domain)': \(message).\n")
         exit(1)
     }
 
-case .started, .release:
-    // Bookkeeping only: whatever goes wrong is logged, and the hook still exits 0.
-    let config = (try? ConfigFile.load(path: environment.configPath)) ?? GuardConfig()
-    let store = LedgerStore(directory: environment.stateDir(config: config))
-    var growthLines: [GrowthLogLine] = []
-    do {
-        let line: String? = try store.withLock { ledger, load in
-            if case let .corrupt(aside, error) = load {
-                log.write(Logfmt.line(["level": "error", "event": "ledger-corrupt", "op": operation, "domain": domain,
-                                       "error": "\(error)", "moved_to": aside]), level: .error)
-            }
-            if step == .started {
-                return ledger.markStarted(domain: domain, at: BootClock.now())
-                    ? Logfmt.line(["level": "info", "event": "reservation-committed", "domain": domain]) : nil
-            }
-            let dropped = ledger.drop(domain: domain)
-            if let dropped {
-                let growth = PoolGrowth(environment: environment, stateDir: store.directory)
-                // Pages earlier shrinks held back may be free now; then this domain's.
-                growthLines = growth.retryHeld(ledger: &ledger, config: config, now: BootClock.now())
-                growthLines += growth.release(dropped, ledger: &ledger, config: config, now: BootClock.now())
-            }
-            return dropped.map { _ in
-                Logfmt.line(["level": "info", "event": "reservation-released", "domain": domain])
-            }
-        }
-        if let line { log.write(line, level: .info) }
-        for g in growthLines { log.write(g.line, level: g.level == "info" ? .info : .warning) }
-    } catch {
-        log.write(Logfmt.line(["level": "error", "event": "ledger", "op": operation, "domain": domain,
-                               "error": "\(error)"]), level: .error)
+case .bookkeeping(let bookkeepingStep):
+    // Bookkeeping only: whatever goes wrong is logged, and the hook still exits 0. An
+    // unreadable stdin only means the ledger entry is found by name instead of UUID.
+    let xml = Result { () throws(HostError) in try readStandardInput() }
+    let lines = Bookkeeping(environment: environment).record(bookkeepingStep, hookName: domain, stdin: xml, now: BootClock.now())
+    for line in lines {
+        log.write(line.text, level: line.level == .error ? .error : line.level == .warning ? .warning : .info)
     }
     exit(0)
 }

@@ -25,38 +25,59 @@ struct CheckCommand: ParsableCommand {
     }
 
     func run() throws {
+        do {
+            try decide()
+        } catch let error as BadInput where json {
+            // `--json` prints the same shape on every path, errors included; the message
+            // also goes to stderr, and the exit status stays 2.
+            print(CheckResult(error: error.description, domain: domain).json.rendered())
+            throw error
+        }
+    }
+
+    private func decide() throws {
         let text: String
         if let xml {
             let source: String?
             do { source = try FileSystem.readText(xml == "-" ? "/dev/stdin" : xml) } catch {
-                throw BadInput("cannot read \(error)")
+                throw BadInput(TerminalText.escaped("cannot read \(error)"))
             }
-            guard let source else { throw BadInput("\(xml): no such file") }
+            guard let source else { throw BadInput(TerminalText.escaped("\(xml): no such file")) }
             text = source
         } else {
-            text = try definedDomainXML(name: domain!, uri: connect)
+            do { text = try definedDomainXML(name: domain!, uri: connect) } catch let error as BadInput {
+                throw BadInput(TerminalText.escaped(error.description))
+            }
         }
 
         let environment = GuardEnvironment.fromProcess()
         switch Admission(environment: environment).decide(xml: text, operation: "check", reserveFor: nil, reserve: false) {
         case .noHugepages(let spec):
+            // Admitted whatever the policy; show the one that would apply.
+            var policy = spec.policyOverride
+            if policy == nil {
+                do { policy = try ConfigFile.load(path: environment.configPath).policy } catch {
+                    StandardStream.error(TerminalText.escaped("hugepage-guard check: \(error)") + "\n")
+                }
+            }
             if json {
-                print(JSON.object([("domain", .string(spec.name)), ("decision", .string("admit")), ("fits", .bool(true)),
-                                   ("demand", .array([])), ("backends", .array([])), ("reasons", .array([])),
-                                   ("message", .null)]).rendered())
+                print(CheckResult(noHugepages: spec.name, policy: policy).json.rendered())
             } else {
-                print("\(spec.name): admit. It uses no hugepages.")
+                print(TerminalText.escaped("\(spec.name): admit. It uses no hugepages."))
             }
         case let .decided(_, report, notes):
-            for note in notes { StandardStream.error("hugepage-guard check: \(note)\n") }
+            for note in notes {
+                let text = ([note.message].compactMap { $0 } + note.fields.map { "\($0.key)=\($0.value)" }).joined(separator: ": ")
+                StandardStream.error(TerminalText.escaped("hugepage-guard check: \(text)") + "\n")
+            }
             if json {
-                print(report.json.rendered())
+                print(CheckResult(report).json.rendered())
             } else {
                 print(HumanReport(report).text)
             }
             if report.decision.verdict == .refuse { throw ExitCode(1) }
         case let .failed(message):
-            throw BadInput(message)
+            throw BadInput(TerminalText.escaped(message))
         }
     }
 }
@@ -79,9 +100,18 @@ struct HumanReport {
         for size in d.demand.pageSizes {
             let p = report.pool.sizes[size]
             let free = p.map { "\($0.available) of \($0.nr) free" } ?? "no pool"
-            lines.append("  \(humanPageSize(kib: size)) pages: needs \(d.demand.pages(ofSize: size)); pool: \(free)")
+            let needs = PageArithmetic.shown(PageArithmetic.sum(d.demand.items.filter { $0.pageSizeKiB == size }.map(\.pages)))
+            lines.append("  \(humanPageSize(kib: size)) pages: needs \(needs); pool: \(free)")
+        }
+        if case .wouldGrow(let steps) = report.growth {
+            lines.append("  pool.grow is on: as the pool stands this is a refusal, but the hook would first grow the pool by "
+                         + "\(GrowStep.listText(steps)) and admit it if the kernel gives every page (nothing was written; "
+                         + "'hugepage-guard plan' says how much more can grow).")
+        } else if let growth = report.growth {
+            lines.append("  pool.grow is on, but the hook would not grow the pool for it (\(growth.metricResult); the reason is below).")
         }
         if !d.fits { lines.append(""); lines.append(report.refusalParagraph) }
-        return lines.joined(separator: "\n")
+        // Each line on its own is escaped: names and aliases come from the XML.
+        return lines.map(TerminalText.escaped).joined(separator: "\n")
     }
 }

@@ -24,13 +24,15 @@ struct StatusCommand: ParsableCommand {
         let environment = GuardEnvironment.fromProcess()
         let config: GuardConfig
         do { config = try ConfigFile.load(path: environment.configPath) } catch { throw BadInput("hugepage-guard status: \(error)") }
-        let pool: HugepagePool
-        do { pool = try SysfsPoolReader(environment: environment).read() } catch { throw BadInput("hugepage-guard status: \(error)") }
-        let running: [RunningDomain]
+        let state: HostState
         do {
             let conn = try Connection.openReadOnly(connect)
             defer { conn.close() }
-            running = try HostScan.runningDomains(conn, context: pool.context(basePageKiB: GuardEnvironment.basePageKiB))
+            state = try HostScan.scan(conn, environment: environment)
+        } catch let error as HostScanError {
+            if case .pool = error { throw BadInput("hugepage-guard status: \(error)") }
+            StandardStream.error("hugepage-guard status: \(error) (from \(connect))\n")
+            throw ExitCode(1)
         } catch {
             StandardStream.error("hugepage-guard status: cannot list running VMs from \(connect): \(error)\n")
             throw ExitCode(1)
@@ -41,12 +43,11 @@ struct StatusCommand: ParsableCommand {
             ledgerWarnings.append("ledger unreadable (\(error)); in-flight reservations are unknown.")
             ledger = Ledger()
         }
-        let files = HostScan.libvirtHugetlbfsFiles(mounts: pool.mounts, environment: environment)
-        let report = Reconciler.reconcile(pool: pool, running: running, ledger: ledger, files: files, config: config,
-                                          now: BootClock.now(), isAlive: { ProcessTable.isAlive($0) })
+        let report = Reconciler.reconcile(state, ledger: ledger, config: config, now: BootClock.now(),
+                                          isAlive: { ProcessTable.isAlive($0) })
         // Growth: grown per size and node, and an estimate of how much more could grow now.
         let growthRows = (try? HostMemoryReader(environment: environment).read()).map {
-            GrowthStatus.rows(ledger: ledger, pool: pool, memory: $0, config: config)
+            GrowthStatus.rows(ledger: ledger, pool: state.pool, memory: $0, config: config)
         } ?? []
         if json {
             var out = StatusView.json(report, ledgerWarnings: ledgerWarnings)

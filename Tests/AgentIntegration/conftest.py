@@ -3,15 +3,16 @@
 Run as root with libvirtd up (scripts/setup-host) and the binaries built:
     HUGEPAGE_GUARD_BIN=$(swift build -c release --show-bin-path) python3 -m pytest Tests/AgentIntegration
 
-Conventions shared with Tests/Integration (whose helpers, hgtest.py, this reuses):
-  * every test holds the exclusive host lock /run/lock/hugepage-guard-host.lock: they start
-    VMs, hold hugepages, plant files and restart libvirtd, and their assertions count pages;
+Conventions shared with Tests/Integration (whose helpers, hgtest.py and hostfixtures.py,
+this reuses; the host lock and the pool fixture are the same ones):
+  * every test that changes host state holds the exclusive host lock
+    /run/lock/hugepage-guard-host.lock: they start VMs, hold hugepages, plant files and
+    restart libvirtd, and their assertions count pages;
   * test domains are named `hgagent-...` and are destroyed and undefined in teardown;
   * pool sizes are restored to what was found;
   * the agent runs with its own state dir and no config file, so the host's ledger is untouched;
   * nothing is skipped: a host that is not set up fails every test.
 """
-import fcntl
 import os
 import subprocess
 import sys
@@ -24,51 +25,21 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "Integration"))
 import hgtest as H  # noqa: E402
+from hostfixtures import host_lock, pool, require_real_host  # noqa: E402,F401 (fixtures)
 
 PREFIX = "hgagent-"
 
 
 @pytest.fixture(scope="session", autouse=True)
 def real_host():
-    if os.geteuid() != 0:
-        pytest.fail("agent integration tests must run as root")
-    if not os.access(H.guard_bin(), os.X_OK):
-        pytest.fail(f"{H.guard_bin()} is not executable: build first and set HUGEPAGE_GUARD_BIN")
-    if not H.libvirt_ready():
-        pytest.fail("libvirtd does not answer `virsh -c qemu:///system list`: run scripts/setup-host")
-    if " hugetlbfs " not in Path("/proc/mounts").read_text():
-        pytest.fail("no hugetlbfs mount: run scripts/setup-host")
+    require_real_host(H.guard_bin())
 
 
 @pytest.fixture
-def host_lock():
-    Path(H.LOCK_PATH).parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(H.LOCK_PATH, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        deadline = time.time() + 900
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.time() > deadline:
-                    pytest.fail(f"{H.LOCK_PATH} held by someone else for 15 minutes")
-                time.sleep(0.5)
-        yield
-    finally:
-        os.close(fd)
-
-
-@pytest.fixture
-def pool2m(host_lock):
-    """At least 256 free 2 MiB pages for the test; the pool size is restored afterwards."""
-    saved = H.counts(2048)["nr"]
-    if H.available(2048) < 256:
-        H.set_available(2048, 256)
-    try:
-        yield
-    finally:
-        H.set_nr(2048, saved)
+def pool2m(pool):
+    """At least 256 free 2 MiB pages for the test; the pool sizes are restored afterwards."""
+    pool.at_least(2048, 256)
+    yield pool
 
 
 @pytest.fixture

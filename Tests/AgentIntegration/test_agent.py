@@ -168,14 +168,93 @@ def test_agent_sendsReadyToNotifySocket(state_dir):
         s.close()
 
 
+def _status_table(out):
+    """The table's three parts: pool rows (cells), domain rows (cells), warning lines."""
+    blocks = out.split("\n\n")
+    assert len(blocks) == 3, out
+    pool_lines = blocks[0].splitlines()
+    assert pool_lines[0].split() == ["page", "size", "node", "total", "free", "in", "flight", "committed",
+                                     "drift", "reserve", "headroom"], out
+    pools = [l.split() for l in pool_lines[1:] if not l.startswith("drift '?'")]
+    dom_lines = blocks[1].splitlines()
+    assert dom_lines[0] == "Running VMs holding hugepages:", out
+    domains = [l.split("  ") for l in dom_lines[2:]]
+    warn = blocks[2].splitlines()
+    warnings = [] if warn == ["No warnings."] else [w.removeprefix("  - ") for w in warn[1:]]
+    if warnings:
+        assert warn[0] == "Warnings:", out
+    return pools, domains, warnings
+
+
 def test_status_withoutTheAgent_showsTheTableDomainsAndWarnings(pool2m, domains, tmp_path):
     name = domains("status")
     define(name, hugepage_vm(name, mib=64), tmp_path)
     H.virsh("start", name)
+    uuid = H.virsh("domuuid", name).stdout.strip()
     p = H.run([str(H.guard_bin()), "status"])
     assert p.returncode == 0, p.stderr
-    out = p.stdout
-    assert out.splitlines()[0].split() == ["page", "size", "node", "total", "free", "in", "flight", "committed",
-                                           "drift", "reserve", "headroom"], out
-    assert name in out and "32 × 2M" in out, out
-    assert "Warnings:" in out or "No warnings." in out
+    j = json.loads(H.run([str(H.guard_bin()), "status", "--json"]).stdout)
+    pools, doms, warnings = _status_table(p.stdout)
+
+    # The whole-host 2M row says what the JSON says, and its committed count is the sum of
+    # the running VMs' 2M pages, ours included.
+    row = next(r for r in pools if r[:2] == ["2M", "all"])
+    jrow = next(r for r in j["pools"] if r["pageSizeKiB"] == 2048 and r["node"] is None)
+    drift = jrow["drift"]
+    assert row[2:] == [str(jrow["total"]), str(jrow["free"]), str(jrow["reservedInFlight"]), str(jrow["committed"]),
+                       f"+{drift}" if drift > 0 else str(drift), str(jrow["hostReserve"]), str(jrow["headroom"])], p.stdout
+    ours = next(d for d in j["domains"] if d["domain"] == name)
+    assert ours["uuid"] == uuid and sum(i["pages"] for i in ours["demand"] if i["pageSizeKiB"] == 2048) == 32
+    assert jrow["committed"] == sum(i["pages"] for d in j["domains"] for i in d["demand"] if i["pageSizeKiB"] == 2048)
+
+    # Our VM's row: name, uuid, pages.
+    cells = next([c.strip() for c in d if c.strip()] for d in doms if d[0].strip() == name)
+    assert cells[1:3] == [uuid, "32 × 2M"], p.stdout
+    assert warnings == j["warnings"], p.stdout
+
+
+def _numa_maps_hugepages(pid):
+    """{(page_size_kb, node): pages} summed over the `huge` lines of /proc/<pid>/numa_maps."""
+    out = {}
+    for line in Path(f"/proc/{pid}/numa_maps").read_text().splitlines():
+        tokens = line.split()
+        if "huge" not in tokens:
+            continue
+        kv = dict(t.split("=", 1) for t in tokens[2:] if "=" in t)
+        size = int(kv["kernelpagesize_kB"])
+        for k, v in kv.items():
+            if k.startswith("N") and k[1:].isdigit():
+                out[(size, k[1:])] = out.get((size, k[1:]), 0) + int(v)
+    return out
+
+
+def test_pagesPerNode_comeFromTheRunningQEMUsNumaMaps(pool2m, domains, agent, tmp_path):
+    a = agent()
+    name = domains("numa")
+    define(name, hugepage_vm(name, mib=64), tmp_path)
+    H.virsh("start", name)
+    pid = int(Path(f"/run/libvirt/qemu/{name}.pid").read_text())
+    kernel = _numa_maps_hugepages(pid)
+    assert sum(v for (size, _), v in kernel.items() if size == 2048) == 32, kernel
+
+    status = json.loads(H.run([str(H.guard_bin()), "status", "--json"]).stdout)
+    ours = next(d for d in status["domains"] if d["domain"] == name)
+    assert ours["pagesPerNode"] == [{"pageSizeKiB": 2048, "node": node, "pages": pages, "source": "numa_maps"}
+                                    for (size, node), pages in sorted(kernel.items()) if size == 2048], ours
+    # Every node row's drift is known, and is exactly in use minus what the VMs hold there.
+    for row in (r for r in status["pools"] if r["pageSizeKiB"] == 2048 and r["node"] is not None):
+        assert row["drift"] is not None, row
+        held = sum(s["pages"] for d in status["domains"] for s in d["pagesPerNode"]
+                   if s["pageSizeKiB"] == 2048 and s["node"] == str(row["node"]))
+        assert row["committed"] == held and row["drift"] == row["inUse"] - held, row
+
+    a.wait_line("event=started", f"domain={name}")
+    deadline = time.time() + 10
+    want = {f'hugepage_guard_domain_pages{{domain="{name}",uuid="{ours["uuid"]}",page_size_kb="2048",node="{node}",'
+            f'source="numa_maps"}} {pages}' for (size, node), pages in kernel.items() if size == 2048}
+    while True:
+        lines = set(a.metrics.read_text().splitlines()) if a.metrics.exists() else set()
+        if want <= lines or time.time() > deadline:
+            break
+        time.sleep(0.2)
+    assert want <= lines, "\n".join(sorted(l for l in lines if "domain_pages" in l))

@@ -69,6 +69,71 @@ final class CheckCommandTests: XCTestCase {
         XCTAssertEqual(try h.check([]).status, 2, "neither --xml nor --domain")
     }
 
+    /// The keys of `check --json`, in order, on every path.
+    private static let keys = ["domain", "decision", "fits", "policy", "demand", "backends", "reasons", "message", "growth"]
+
+    /// The top-level keys of a JSON object, in the order written.
+    private func keys(_ text: String) -> [String]? {
+        guard let o = json(text) else { return nil }
+        return o.keys.sorted { text.range(of: "\"\($0)\":")!.lowerBound < text.range(of: "\"\($1)\":")!.lowerBound }
+    }
+
+    func testCheckJSON_everyPath_hasTheSameKeysInTheSameOrder() throws {
+        let h = try HookHarness(self)
+        let paths: [(name: String, config: String, xml: String, status: Int32, decision: String, policy: String?)] = [
+            ("no hugepages", "", plainDomain, 0, "admit", "enforce"),
+            ("admit", "", hugepageDomain("small", mib: 16), 0, "admit", "enforce"),
+            ("refuse", "", hugepageDomain("big", mib: 256), 1, "refuse", "enforce"),
+            ("warn", "policy = warn\n", hugepageDomain("big", mib: 256), 0, "admit", "warn"),
+            ("off", "policy = off\n", hugepageDomain("big", mib: 256), 0, "admit", "off"),
+            ("domain policy, no hugepages", "", plainDomain.replacingOccurrences(
+                of: "<vcpu>", with: "<metadata><hg:guard xmlns:hg='http://hugepage-guard.org/xmlns/domain/1' policy='warn'/></metadata><vcpu>"),
+             0, "admit", "warn"),
+            ("error", "", "<domain><name>x", 2, "error", nil),
+        ]
+        for p in paths {
+            try h.writeConfig(p.config)
+            let r = try h.check(["--xml", try xmlFile(h, p.xml), "--json"])
+            XCTAssertEqual(r.status, p.status, "\(p.name): \(r.stderr)")
+            XCTAssertEqual(keys(r.stdout), Self.keys, "\(p.name): \(r.stdout)")
+            let o = json(r.stdout)
+            XCTAssertEqual(o?["decision"] as? String, p.decision, p.name)
+            XCTAssertEqual(o?["policy"] as? String, p.policy, p.name)
+        }
+    }
+
+    func testCheckJSON_configBrokenForADomainWithoutHugepages_admitsWithPolicyNull() throws {
+        let h = try HookHarness(self)
+        try h.writeConfig("policy = sometimes\n")
+        let r = try h.check(["--xml", try xmlFile(h, plainDomain), "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(keys(r.stdout), Self.keys, r.stdout)
+        XCTAssertTrue(json(r.stdout)?["policy"] is NSNull, r.stdout)
+        XCTAssertTrue(r.stderr.contains("sometimes"), r.stderr)
+    }
+
+    func testCheck_hugeHostReservesWithAStartInFlight_refuseInsteadOfCrashing() throws {
+        let h = try HookHarness(self)
+        XCTAssertEqual(try h.hook("vm1", "prepare", "begin", stdin: hugepageDomain("vm1", mib: 16)).status, 0)
+        try h.writeConfig("reserve.2M = 18446744073709551615\nreserve.2M.node0 = 9223372036854775808\n")
+        let r = try h.check(["--xml", try xmlFile(h, hugepageDomain("vm2", mib: 16)), "--json"])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        let reason = (json(r.stdout)?["reasons"] as? [[String: Any]])?.first
+        XCTAssertEqual((reason?["hostReserve"] as? NSNumber)?.uint64Value, UInt64.max, r.stdout)
+        XCTAssertEqual((reason?["reservedByOtherStarts"] as? NSNumber)?.uint64Value, 8, r.stdout)
+    }
+
+    func testCheck_humanOutput_escapesTheNameAndAliases() throws {
+        let h = try HookHarness(self)
+        // ESC can't be in XML 1.0; it comes only from argv (DecisionReport.failureParagraph).
+        let name = "big&#10;error: all good&#13;&#x85;&#x202e;&#x2028;"
+        let r = try h.check(["--xml", try xmlFile(h, hugepageDomain(name, mib: 256))])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stdout.contains("big\\nerror: all good\\r\\u0085\\u202E\\u2028"), r.stdout)
+        XCTAssertFalse(r.stdout.unicodeScalars.contains { ["\r", "\u{85}", "\u{202e}", "\u{2028}"].contains($0) }, r.stdout)
+        XCTAssertFalse(r.stdout.split(separator: "\n").contains { $0.hasPrefix("error:") }, r.stdout)
+    }
+
     func testCheck_humanOutput_showsTheRefusalParagraph() throws {
         let h = try HookHarness(self)
         let r = try h.check(["--xml", try xmlFile(h, hugepageDomain("big", mib: 256))])

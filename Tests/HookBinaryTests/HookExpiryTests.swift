@@ -20,19 +20,19 @@ final class HookExpiryTests: XCTestCase {
         let r = try h.hook("vm1", "prepare", "begin", stdin: hugepageDomain("vm1", mib: 32))
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertNil(h.ledger()?.entry(domain: "ghost"))
-        XCTAssertEqual(h.logLines.first { $0["event"] == "reservation-expired" }?["domain"], "ghost")
+        XCTAssertEqual(h.logLines.first { $0["event"] == LogEvent.reservationExpired.rawValue }?["domain"], "ghost")
     }
 
     func testRecentReservation_stillCounts() throws {
         let h = try HookHarness(self)
-        try seed(h, [ghost("recent", since: Int64(Int32.max))])
+        try seed(h, [ghost("recent", since: bootSeconds())])
         XCTAssertEqual(try h.hook("vm1", "prepare", "begin", stdin: hugepageDomain("vm1", mib: 32)).status, 1)
         XCTAssertNotNil(h.ledger()?.entry(domain: "recent"))
     }
 
     func testReservationOfADeadLibvirtd_expires() throws {
         let h = try HookHarness(self)
-        try seed(h, [ghost("orphan", since: Int64(Int32.max), owner: ProcessRef(pid: Int32.max - 1, startTicks: 1))])
+        try seed(h, [ghost("orphan", since: bootSeconds(), owner: ProcessRef(pid: Int32.max - 1, startTicks: 1))])
         XCTAssertEqual(try h.hook("vm1", "prepare", "begin", stdin: hugepageDomain("vm1", mib: 32)).status, 0)
         XCTAssertNil(h.ledger()?.entry(domain: "orphan"))
     }

@@ -49,10 +49,15 @@ final class HookHarness {
         return dir.appendingPathComponent(name)
     }
 
+    /// Whether `HUGEPAGE_GUARD_STATE_DIR` is set; without it the config's `state_dir` counts.
+    var overridesStateDir = true
+
     var environment: [String: String] {
-        ["LC_ALL": "C", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
-         "HUGEPAGE_GUARD_SYSFS_ROOT": sysfsRoot, "HUGEPAGE_GUARD_STATE_DIR": stateDir,
-         "HUGEPAGE_GUARD_CONFIG": configPath, "HUGEPAGE_GUARD_LOG_FILE": logPath]
+        var env = ["LC_ALL": "C", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+                   "HUGEPAGE_GUARD_SYSFS_ROOT": sysfsRoot,
+                   "HUGEPAGE_GUARD_CONFIG": configPath, "HUGEPAGE_GUARD_LOG_FILE": logPath]
+        if overridesStateDir { env["HUGEPAGE_GUARD_STATE_DIR"] = stateDir }
+        return env
     }
 
     /// Starts `name` with `args`; call `finish` on the result.
@@ -111,12 +116,20 @@ final class HookHarness {
     }
 }
 
+/// A UUID of its own for each name (FNV-1a of the name's bytes), as libvirt gives every domain.
+func uuid(for name: String) -> String {
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    for byte in name.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+    let hex = String(hash & 0xffff_ffff_ffff, radix: 16)
+    return "6f1c2a1e-0000-4000-8000-" + String(repeating: "0", count: 12 - hex.count) + hex
+}
+
 /// A domain XML whose only hugepage demand is `<memory>` of 2 MiB pages (MiB / 2 pages).
-func hugepageDomain(_ name: String, mib: Int, numatune: String = "", metadata: String = "") -> String {
+func hugepageDomain(_ name: String, mib: Int, numatune: String = "", metadata: String = "", uuid: String? = nil) -> String {
     """
     <domain type='kvm'>
       <name>\(name)</name>
-      <uuid>6f1c2a1e-0000-4000-8000-\(String(repeating: "0", count: 12))</uuid>
+      <uuid>\(uuid ?? HookBinaryTests.uuid(for: name))</uuid>
       \(metadata.isEmpty ? "" : "<metadata>\(metadata)</metadata>")
       <memory unit='MiB'>\(mib)</memory>
       <memoryBacking><hugepages/></memoryBacking>
@@ -131,3 +144,10 @@ let plainDomain = """
     <domain type='kvm'><name>plain</name><memory unit='MiB'>512</memory><vcpu>1</vcpu>
     <os><type arch='x86_64' machine='pc'>hvm</type></os></domain>
     """
+
+/// Seconds since boot (CLOCK_BOOTTIME), the clock the ledger's `since` is written in.
+func bootSeconds() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_BOOTTIME, &ts)
+    return Int64(ts.tv_sec)
+}

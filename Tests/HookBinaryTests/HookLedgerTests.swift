@@ -15,7 +15,7 @@ final class HookLedgerTests: XCTestCase {
         XCTAssertEqual(h.ledger()?.entry(domain: "vm1")?.state, .started)
         // The fixture's free count stands for the kernel's, which now includes vm1's pages.
         XCTAssertEqual(try h.hook("vm2", "prepare", "begin", stdin: hugepageDomain("vm2", mib: 66)).status, 0)
-        XCTAssertEqual(h.logLines.filter { $0["event"] == "reservation-committed" }.map { $0["domain"] }, ["vm1"])
+        XCTAssertEqual(h.logLines.filter { $0["event"] == LogEvent.reservationCommitted.rawValue }.map { $0["domain"] }, ["vm1"])
     }
 
     func testReleaseEnd_dropsTheEntry_andIsIdempotent() throws {
@@ -27,7 +27,7 @@ final class HookLedgerTests: XCTestCase {
             XCTAssertEqual(r.stdout + r.stderr, "")
             XCTAssertNil(h.ledger()?.entry(domain: "vm1"))
         }
-        XCTAssertEqual(h.logLines.filter { $0["event"] == "reservation-released" }.count, 1)
+        XCTAssertEqual(h.logLines.filter { $0["event"] == LogEvent.reservationReleased.rawValue }.count, 1)
     }
 
     func testReleaseEnd_afterARefusedStart_exitsZero() throws {
@@ -83,7 +83,7 @@ final class HookLedgerTests: XCTestCase {
         let r = try h.hook("vm1", "release", "end", stdin: "")
         XCTAssertEqual(r.status, 0)
         XCTAssertEqual(r.stdout + r.stderr, "")
-        let logged = h.logLines.filter { $0["event"] == "ledger-corrupt" }
+        let logged = h.logLines.filter { $0["event"] == LogEvent.ledgerCorrupt.rawValue }
         XCTAssertEqual(logged.map { $0["domain"] }, ["vm1"])
         XCTAssertTrue(logged.first?["moved_to"]?.hasPrefix(h.stateDir + "/ledger.corrupt.") ?? false, "\(logged)")
     }

@@ -26,7 +26,10 @@ final class HookLockTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(lock, 0)
         XCTAssertEqual(flock(lock, LOCK_EX), 0)
         let vm2 = try h.launch("hugepage-guard-hook", ["vm2", "prepare", "begin", "-"], stdin: hugepageDomain("vm2", mib: 64))
-        Thread.sleep(forTimeInterval: 0.5)  // lets vm2 block on the lock; the result doesn't depend on it
+        // vm2 has opened the lock file, so it is waiting for the lock: a hook that read the
+        // pool before taking the lock has read it by now.
+        XCTAssertTrue(waitUntilItOpens(h.stateDir + "/ledger.lock", process: vm2.process),
+                      "vm2 exited without waiting for the lock: \(vm2.finish().stderr)")
 
         // vm1's QEMU has taken its pages and its `started begin` stops its reservation counting.
         for file in freeFiles { try "16\n".write(toFile: file, atomically: true, encoding: .utf8) }
@@ -40,5 +43,19 @@ final class HookLockTests: XCTestCase {
         let result = vm2.finish()
         XCTAssertEqual(result.status, 1, result.stderr)
         XCTAssertTrue(result.stderr.contains("needs 32, free 16, reserved by other starts 0"), result.stderr)
+    }
+
+    /// Waits until `process` holds `path` open (one of /proc/<pid>/fd links to it); false if
+    /// the process ends first. It doesn't wait on a clock.
+    private func waitUntilItOpens(_ path: String, process: Process) -> Bool {
+        let fdDir = "/proc/\(process.processIdentifier)/fd"
+        while process.isRunning {
+            let fds = (try? FileManager.default.contentsOfDirectory(atPath: fdDir)) ?? []
+            if fds.contains(where: { (try? FileManager.default.destinationOfSymbolicLink(atPath: fdDir + "/" + $0)) == path }) {
+                return true
+            }
+            usleep(1000)
+        }
+        return false
     }
 }

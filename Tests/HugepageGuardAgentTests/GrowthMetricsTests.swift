@@ -12,13 +12,23 @@ final class GrowthMetricsTests: XCTestCase {
         var c = GrowthCounters()
         c.results = ["ok": 3, "cap": 1]
         c.shrinkPages = 40
-        let text = GrowthMetrics.render(ledger: Ledger(entries: [a, b]), counters: c)
+        var metrics = Metrics()
+        metrics.addGrowth(ledger: Ledger(entries: [a, b]), counters: c)
+        let text = metrics.text
+        XCTAssertEqual(metrics.families.map(\.name), ["pool_grown_pages", "pool_grow_total", "pool_shrink_pages_total"])
+        XCTAssertEqual(metrics.families.map(\.kind), [.gauge, .counter, .counter])
         XCTAssertTrue(text.contains("hugepage_guard_pool_grown_pages{page_size_kb=\"2048\",node=\"any\"} 40\n"), text)
         XCTAssertTrue(text.contains("hugepage_guard_pool_grown_pages{page_size_kb=\"2048\",node=\"1\"} 4\n"), text)
         XCTAssertTrue(text.contains("hugepage_guard_pool_grow_total{result=\"ok\"} 3\n"), text)
         XCTAssertTrue(text.contains("hugepage_guard_pool_grow_total{result=\"rollback\"} 0\n"), text)
         XCTAssertTrue(text.contains("hugepage_guard_pool_grow_total{result=\"cap\"} 1\n"), text)
         XCTAssertTrue(text.contains("hugepage_guard_pool_shrink_pages_total 40\n"), text)
+    }
+
+    func testWithoutALedger_onlyTheCounters() {
+        var metrics = Metrics()
+        metrics.addGrowth(ledger: nil, counters: GrowthCounters())
+        XCTAssertEqual(metrics.families.map(\.name), ["pool_grow_total", "pool_shrink_pages_total"])
     }
 
     func testCountersFile_roundTrip() {

@@ -27,17 +27,29 @@ final class GrowthConfigTests: XCTestCase {
     }
 
     func testTwoSpellingsOfOneCap_areADuplicate() {
-        XCTAssertThrowsError(try GuardConfig.parse("pool.grow.max.2M = 1\npool.grow.max.2048kB = 2\n", source: "f")) { e in
-            XCTAssertEqual((e as? ConfigError)?.line, 2)
-            XCTAssertTrue("\(e)".contains("set twice"), "\(e)")
+        let pairs = [("pool.grow.max.2M", "pool.grow.max.2048kB"), ("pool.grow.max.1G.node1", "pool.grow.max.1GiB.node01")]
+        for (first, second) in pairs {
+            XCTAssertThrowsError(try GuardConfig.parse("\(first) = 1\n\(second) = 2\n", source: "f")) { e in
+                XCTAssertEqual((e as? ConfigError)?.line, 2)
+                XCTAssertTrue("\(e)".contains("set twice (first on line 1 as '\(first)', the same key in another spelling)"), "\(e)")
+            }
         }
+        // A cap and a reserve of the same size are different keys.
+        XCTAssertNoThrow(try GuardConfig.parse("pool.grow.max.2M = 1\nreserve.2M = 2\n", source: "f"))
     }
 
     func testBadValues_nameTheKeyAndLine() {
         let cases = ["pool.grow = yes": "pool.grow 'yes' is not one of on, off",
                      "pool.shrink = 1": "pool.shrink '1' is not one of on, off",
                      "pool.grow.max.2M = -1": "must be a whole number of pages",
-                     "pool.grow.max.3X = 1": "expected pool.grow.max.<size>",
+                     "pool.grow.max.3X = 1": "expected a page size like 2M or 1G",
+                     "pool.grow.max.2M.node1.x = 1": "expected pool.grow.max.<size> or pool.grow.max.<size>.node<N>",
+                     "pool.grow.max.2M = +1": "must be a whole number of pages (digits only)",
+                     "pool.grow.max.2M = 1_000": "must be a whole number of pages (digits only)",
+                     "pool.grow.max.2M = 18446744073709551616": "is out of range",
+                     "pool.grow.max.2M.node1024 = 1": "node numbers go from 0 to 1023",
+                     "pool.grow.min_available = +2G": "must be a size like 2G",
+                     "pool.grow.min_available = 1_0%": "must be a size like 2G",
                      "pool.grow.max.2M.nodeA = 1": "expected a node like node0",
                      "pool.grow.min_available = 2": "must be a size like 2G",
                      "pool.grow.min_available = 101%": "must be a size like 2G",

@@ -97,6 +97,6 @@ final class GrowthPlannerTests: XCTestCase {
         report.growth = .refused(r)
         XCTAssertTrue(report.refusalParagraph.contains("The pool was not grown"), report.refusalParagraph)
         XCTAssertTrue(report.refusalParagraph.contains("raise pool.grow.max.2M"), report.refusalParagraph)
-        XCTAssertTrue(report.logLine.contains("grow=cap"), report.logLine)
+        XCTAssertEqual(report.logLine["grow"], "cap", report.logLine.text)
     }
 }

@@ -112,3 +112,29 @@ final class LedgerGrownCodecTests: XCTestCase {
         XCTAssertThrowsError(try LedgerCodec.decode(text)) { XCTAssertTrue("\($0)".contains("grown"), "\($0)") }
     }
 }
+
+/// A hold of grown pages (`op=shrink`) shares the domain's identity but is never its entry.
+final class LedgerGrownHoldTests: XCTestCase {
+    func testHold_isNotFoundDroppedReplacedOrStartedAsTheDomainsEntry() {
+        var hold = LedgerEntry(domain: "web1", uuid: nil, state: .started, operation: LedgerEntry.grownHoldOperation,
+                               since: 1, owner: nil, items: [])
+        hold.grown = [DemandItem(pageSizeKiB: 2048, hostNodes: nil, pages: 4)]
+        var ledger = Ledger(entries: [hold])
+        let id = DomainIdentity(name: "web1", uuid: nil)
+        XCTAssertNil(ledger.entry(id))
+        XCTAssertNil(ledger.drop(id))
+        XCTAssertFalse(ledger.markStarted(id, at: 5))
+        ledger.reserve(LedgerEntry(domain: "web1", uuid: nil, state: .reserved, operation: "prepare", since: 2, owner: nil,
+                                   items: [DemandItem(pageSizeKiB: 2048, hostNodes: nil, pages: 8)]))
+        XCTAssertEqual(ledger.entries.count, 2, "the hold stays beside the new reservation")
+        XCTAssertEqual(ledger.entry(id)?.operation, "prepare")
+        XCTAssertTrue(ledger.markStarted(id, at: 5))
+        XCTAssertEqual(ledger.drop(id)?.operation, "prepare")
+        XCTAssertEqual(ledger.entries, [hold])
+    }
+
+    func testGrownOnSeveralNodesInOneItem_isAnError() {
+        let text = LedgerCodec.header + "\ndomain=a state=started op=prepare since=1 demand=- grown=2048@0-1:4\n"
+        XCTAssertThrowsError(try LedgerCodec.decode(text)) { XCTAssertTrue("\($0)".contains("grown"), "\($0)") }
+    }
+}

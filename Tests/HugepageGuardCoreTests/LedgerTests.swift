@@ -35,7 +35,7 @@ final class LedgerTests: XCTestCase {
     func testInFlight_excludesStartedEntriesAndTheDomainItself() {
         let l = Ledger(entries: [entry("a", 10), entry("b", 5, state: .started), entry("c", 7)])
         XCTAssertEqual(l.inFlight(excluding: "a").map(\.pages), [7])
-        XCTAssertEqual(l.inFlight(excluding: nil).map(\.pages), [10, 7])
+        XCTAssertEqual(l.inFlight(excluding: nil as DomainIdentity?).map(\.pages), [10, 7])
     }
 
     func testExpire_removesReservationsOfDeadOwners() {

@@ -66,9 +66,10 @@ final class LogfmtTests: XCTestCase {
 
 final class JSONStringTests: XCTestCase {
     func testJSONString_withQuotesControlsAndLineSeparators_parsesBackToTheSameText() throws {
-        let tricky = "web\"1\\\n\t\u{1}\u{7f}\u{85}\u{2028}é🙂"
+        let tricky = "web\"1\\\n\t\u{1}\u{7f}\u{85}\u{2028}é🙂\u{202e}\u{feff}\u{e0001}"
         let rendered = JSON.object([("domain", .string(tricky))]).rendered()
         XCTAssertFalse(rendered.contains("\n"), rendered)
+        XCTAssertTrue(rendered.contains("\\udb40\\udc01"), "beyond U+FFFF as a surrogate pair: \(rendered)")
         let parsed = try JSONSerialization.jsonObject(with: Data(rendered.utf8)) as? [String: String]
         XCTAssertEqual(parsed?["domain"], tricky)
     }

@@ -24,6 +24,24 @@ final class ReportTests: XCTestCase {
         XCTAssertFalse(text.contains("\n"), "one paragraph")
     }
 
+    func testRefusal_nameWithLineBreaksEscapesAndBidiControls_isStillOneLine() {
+        // libvirt decodes `&#10;` in <name> to a newline; argv may carry ESC, CR, NEL, U+2028.
+        let name = "web1\n\rerror: Domain started\u{85}\u{2028}\u{2029}\u{1b}[2K\u{9b}31m\u{202e}exe.txt\u{2066}"
+        let text = report(demand2M([(nil, 48)], domain: name), pool2M(free: [40])).refusalParagraph
+        XCTAssertTrue(text.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value < 0x7f }, text.debugDescription)
+        XCTAssertTrue(text.contains("domain 'web1\\n\\rerror: Domain started\\u0085\\u2028\\u2029\\u001B[2K\\u009B31m\\u202Eexe.txt\\u2066'"), text)
+        XCTAssertTrue(text.hasSuffix("then start it again."), text)
+    }
+
+    func testFailureParagraph_escapesTheDomainFromArgvAndTheMessage() {
+        let text = DecisionReport.failureParagraph(operation: "prepare", domain: "vm\u{1b}]0;pwned\u{7}",
+                                                   message: "cannot read the domain XML: bad <name> 'a\nb'")
+        XCTAssertEqual(text, "hugepage-guard refused to start domain 'vm\\u001B]0;pwned\\u0007': cannot read the domain XML: bad <name> 'a\\nb'.")
+        let line = DecisionReport.failureLogLine(operation: "prepare", domain: "vm\u{202e}", message: "x")
+        XCTAssertEqual(line.level, .error)
+        XCTAssertFalse(line.text.unicodeScalars.contains("\u{202e}"), line.text)
+    }
+
     func testRefusal_oneShortPage_isSingular() {
         let text = report(demand2M([(nil, 5)], domain: "web1"), pool2M(free: [4], nr: [4])).refusalParagraph
         XCTAssertTrue(text.contains("add 1 page with"), text)
@@ -73,8 +91,11 @@ final class ReportTests: XCTestCase {
 
     func testLogLine_isOneParsableLogfmtLineWithTheFigures() {
         let r = report(demand2M([(nil, 48)], domain: "web 1"), pool2M(free: [40]))
-        XCTAssertFalse(r.logLine.contains("\n"))
-        guard let pairs = Logfmt.parse(Substring(r.logLine)) else { return XCTFail("not logfmt: \(r.logLine)") }
+        XCTAssertFalse(r.logLine.text.contains("\n"))
+        XCTAssertEqual(r.logLine.level, .warning)
+        XCTAssertEqual(r.logLine.event, .decision)
+        guard let pairs = Logfmt.parse(Substring(r.logLine.text)) else { return XCTFail("not logfmt: \(r.logLine)") }
+        XCTAssertEqual(pairs.prefix(2).map(\.0), ["level", "event"])
         let f = Dictionary(pairs, uniquingKeysWith: { a, _ in a })
         XCTAssertEqual(f["event"], "decision")
         XCTAssertEqual(f["decision"], "refuse")
@@ -88,7 +109,7 @@ final class ReportTests: XCTestCase {
 
     func testLogLine_admit_hasNoShortKey() {
         let r = report(demand2M([(nil, 8)]), pool2M(free: [40]))
-        let f = Dictionary(Logfmt.parse(Substring(r.logLine)) ?? [], uniquingKeysWith: { a, _ in a })
+        let f = Dictionary(Logfmt.parse(Substring(r.logLine.text)) ?? [], uniquingKeysWith: { a, _ in a })
         XCTAssertEqual(f["decision"], "admit")
         XCTAssertEqual(f["level"], "info")
         XCTAssertNil(f["short_2048kB"])

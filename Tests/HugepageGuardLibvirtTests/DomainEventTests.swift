@@ -27,8 +27,14 @@ final class DomainEventTests: XCTestCase {
 
         var seen: [String] = []
         var iterator = stream.makeAsyncIterator()
-        let deadline = ContinuousClock.now + .seconds(5)
-        while seen.count < 4, ContinuousClock.now < deadline {
+        // The deadline ends the stream itself, so a missing event fails the test instead of
+        // leaving it waiting on `next()` forever.
+        let deadline = Task {
+            try await Task.sleep(for: .seconds(10))
+            continuation.finish()
+        }
+        defer { deadline.cancel() }
+        while seen.count < 4 {
             guard let e = await iterator.next() else { break }
             guard e.domain.name == "hgagent-evt" else { continue }
             XCTAssertEqual(e.domain.uuid.count, 36)

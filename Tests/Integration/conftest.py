@@ -3,100 +3,28 @@
 Conventions:
   * a test that changes host state (pool sizes, the hook file, the config file, libvirtd
     restarts) holds an exclusive flock on /run/lock/hugepage-guard-host.lock for its duration
-    (`host_lock`), and every fixture restores what it found, in try/finally;
+    (`host_lock`, shared with Tests/AgentIntegration through hostfixtures.py), and every
+    fixture restores what it found, in try/finally;
   * test domains are named `hgtest-...` and always destroyed and undefined in teardown;
   * nothing is skipped: if libvirtd, QEMU or the binaries are missing, every test fails.
 """
-import fcntl
 import os
 import shutil
-import signal
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
 
 import hgtest as H
+from hostfixtures import Pool, host_lock, pool, require_real_host  # noqa: F401 (fixtures)
 
 
 @pytest.fixture(scope="session", autouse=True)
 def real_host():
     """Fail every test loudly when the host is not set up (never skip)."""
-    if os.geteuid() != 0:
-        pytest.fail("integration tests must run as root (they size hugepage pools, start VMs)")
-    for exe in (H.guard_bin(), H.hook_bin()):
-        if not os.access(exe, os.X_OK):
-            pytest.fail(f"{exe} is not an executable: build with "
-                        "`swift build -c release --static-swift-stdlib` and set HUGEPAGE_GUARD_BIN")
-    if not H.libvirt_ready():
-        pytest.fail("libvirtd does not answer `virsh -c qemu:///system list`: run scripts/setup-host")
-    mounts = Path("/proc/mounts").read_text()
-    if " hugetlbfs " not in mounts:
-        pytest.fail("no hugetlbfs mount: run scripts/setup-host")
+    require_real_host(H.guard_bin(), H.hook_bin())
     print(f"\nintegration: domain type {H.domain_type()}, page sizes {H.page_sizes()}, "
           f"syslog sink {'in use' if H.sink_active() else 'not in use'}")
-
-
-@pytest.fixture
-def host_lock():
-    Path(H.LOCK_PATH).parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(H.LOCK_PATH, os.O_RDWR | os.O_CREAT, 0o644)
-    def too_long(signum, frame):
-        raise TimeoutError
-    # A blocking flock (woken as soon as the holder lets go, unlike a polling loop that
-    # others can starve), bounded by an alarm.
-    old = signal.signal(signal.SIGALRM, too_long)
-    signal.alarm(900)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-    except TimeoutError:
-        os.close(fd)
-        pytest.fail(f"{H.LOCK_PATH} held by someone else for 15 minutes")
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
-    try:
-        yield
-    finally:
-        os.close(fd)
-
-
-class Pool:
-    """Sizes the kernel pools; restores every size it touched to what it found."""
-
-    def __init__(self):
-        self.saved = {k: H.counts(k)["nr"] for k in H.page_sizes()}
-
-    def set_available(self, kib, n):
-        H.set_available(kib, n)
-
-    def set_nr(self, kib, n):
-        H.set_nr(kib, n)
-
-    def at_least(self, kib, n):
-        """Make sure at least n pages of this size are available (grow the pool only)."""
-        if H.available(kib) < n:
-            H.set_available(kib, n)
-
-    def restore(self):
-        errors = []
-        for kib, nr in self.saved.items():
-            try:
-                H.set_nr(kib, nr)
-            except AssertionError as e:
-                errors.append(str(e))
-        if errors:
-            raise H.HostError("could not restore pools: " + "; ".join(errors))
-
-
-@pytest.fixture
-def pool(host_lock):
-    p = Pool()
-    try:
-        yield p
-    finally:
-        p.restore()
 
 
 class Domains:
