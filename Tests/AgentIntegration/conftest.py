@@ -1,4 +1,4 @@
-"""Real-libvirtd tests of `hugepage-guard agent` (issue 3 item 7).
+"""Real-libvirtd tests of `hugepage-guard agent`.
 
 Run as root with libvirtd up (scripts/setup-host) and the binaries built:
     HUGEPAGE_GUARD_BIN=$(swift build -c release --show-bin-path) python3 -m pytest Tests/AgentIntegration

@@ -1,4 +1,4 @@
-"""Issue 2, item 11: the hook installed on the real libvirtd, QEMU and kernel pool.
+"""The hook installed on the real libvirtd, QEMU and kernel pool.
 
 Each test installs hugepage-guard-hook as /etc/libvirt/hooks/qemu (the `hook` fixture, which
 also hides any host config so the defaults apply), sizes the pool relative to the model's
