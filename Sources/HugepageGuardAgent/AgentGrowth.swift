@@ -71,7 +71,10 @@ public enum GrowthStatus {
         return rows
     }
 
+    /// The status section: shown when `pool.grow` is on, or while pages grown earlier are
+    /// still in the pool; empty otherwise, so a host that never grows sees the table as before.
     public static func text(_ rows: [Row], config: GuardConfig) -> String {
+        guard config.growth.grow || rows.contains(where: { $0.grown > 0 }) else { return "" }
         var out = "\nPool growth: pool.grow = \(config.growth.grow ? "on" : "off"), pool.shrink = \(config.growth.shrink ? "on" : "off"), pool.grow.min_available = \(config.growth.minAvailable)\n"
         out += "  page size  node  grown  could grow now (estimate)\n"
         for r in rows {

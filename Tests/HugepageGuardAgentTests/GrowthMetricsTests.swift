@@ -49,6 +49,10 @@ final class GrowthMetricsTests: XCTestCase {
         let memory = HostMemory(host: .init(availableKiB: 8 << 20, totalKiB: 16 << 20))
         let rows = GrowthStatus.rows(ledger: Ledger(entries: [a]), pool: pool, memory: memory, config: config)
         XCTAssertEqual(rows, [GrowthStatus.Row(pageSizeKiB: 2048, node: nil, grown: 32, growable: 8, limit: .cap)])
-        XCTAssertTrue(GrowthStatus.text(rows, config: config).contains("estimate"))
+        XCTAssertTrue(GrowthStatus.text(rows, config: config).contains("estimate"), "pages grown earlier are shown with growth off")
+        let none = GrowthStatus.rows(ledger: Ledger(), pool: pool, memory: memory, config: config)
+        XCTAssertEqual(GrowthStatus.text(none, config: config), "", "growth off and nothing grown: no section")
+        config.growth.grow = true
+        XCTAssertTrue(GrowthStatus.text(none, config: config).contains("pool.grow = on"))
     }
 }
