@@ -95,6 +95,7 @@ public struct DecisionReport: Sendable {
             if case .unsupportedPageSize(let kib) = reason { f.append(("unsupported", "\(kib)kB")) }
         }
         if decision.demand.isZero { f.append(("pages", "0")) }
+        if !decision.demand.assumptions.isEmpty { f.append(("assumed", decision.demand.assumptions.joined(separator: "; "))) }
         return Logfmt.line(f)
     }
 

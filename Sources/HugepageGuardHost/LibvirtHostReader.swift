@@ -1,0 +1,114 @@
+import HugepageGuardCore
+
+/// Reads what libvirt itself will do on this host: its qemu.conf, its QEMU capabilities
+/// cache, which hugetlbfs mounts it knows, and whether it can use the cpuset cgroup. Every
+/// path is read under `HUGEPAGE_GUARD_SYSFS_ROOT` (the host root: `etc/libvirt/qemu.conf`,
+/// `var/cache/libvirt/qemu/capabilities/`, `proc/mounts`, the mounts themselves), so a fixture
+/// tree stands in for a whole host.
+public struct LibvirtHostReader: Sendable {
+    public var environment: GuardEnvironment
+    public init(environment: GuardEnvironment) { self.environment = environment }
+
+    public static let qemuConfPath = "/etc/libvirt/qemu.conf"
+    public static let capabilitiesDir = "/var/cache/libvirt/qemu/capabilities"
+    /// At most this much of any one file is read: qemu.conf is ~40 KiB, a cache file ~200 KiB.
+    static let maxFileBytes = 4 << 20
+
+    /// What the demand needs from libvirt's side of the host.
+    public struct Facts: Sendable {
+        public var qemuConf: QemuConf
+        public var hugetlbfs: LibvirtHugetlbfs
+        public var capabilities: [QemuCapabilities]?
+        public var memoryBackingDirPageKiB: UInt64?
+        public var cpusetUsable: Bool?
+        /// Sentences for the log: what could not be read, and what was assumed instead.
+        public var notes: [String]
+
+        /// The demand's context on this host.
+        public func context(basePageKiB: UInt64, pool: HugepagePool) -> PageSizeContext {
+            PageSizeContext(basePageKiB: basePageKiB,
+                            defaultHugepageKiB: hugetlbfs.defaultPageKiB ?? pool.kernelDefaultKiB ?? 2048,
+                            capabilities: capabilities, memoryBackingDirPageKiB: memoryBackingDirPageKiB,
+                            cpusetUsable: cpusetUsable)
+        }
+
+        /// The pool with only the hugetlbfs mounts libvirt can use.
+        public func restrict(_ pool: HugepagePool) -> HugepagePool {
+            var p = pool
+            p.mounts = hugetlbfs.asPoolMounts
+            return p
+        }
+    }
+
+    public func read(pool: HugepagePool) -> Facts {
+        var notes: [String] = []
+        let mountsText = (try? FileSystem.readText(environment.host("/proc/mounts"))) ?? nil
+        let mounts = MountEntry.parse(procMounts: mountsText ?? "")
+
+        var conf = QemuConf()
+        let confPath = environment.host(Self.qemuConfPath)
+        do {
+            if let text = try FileSystem.readText(confPath) { conf = try QemuConf.parse(text, source: Self.qemuConfPath) }
+        } catch let error as QemuConfError {
+            notes.append("\(Self.qemuConfPath) can't be parsed (\(error)): counted with libvirt's defaults")
+        } catch {
+            notes.append("\(Self.qemuConfPath) can't be read (\(error)): counted with libvirt's defaults")
+        }
+
+        // Hugepage sizes of hugetlbfs mounts, from /proc/mounts' pagesize= (as libvirt's statfs).
+        func pageSize(_ m: MountEntry) -> UInt64? { m.hugePageKiB(kernelDefaultKiB: pool.kernelDefaultKiB) }
+
+        let hugetlbfs: LibvirtHugetlbfs
+        if let configured = conf.hugetlbfsMounts {
+            // libvirtd checked each with statfs when it started, or it would not be running.
+            hugetlbfs = .configured(configured) { path in MountEntry.holding(path, in: mounts).flatMap(pageSize) }
+        } else {
+            // libvirtd took every hugetlbfs mounted when it started, and made `libvirt/qemu`
+            // in each (qemuStateInitialize). A mount without that directory came later: libvirt
+            // can't use it until it restarts.
+            var known: [HugetlbfsMount] = []
+            for m in mounts where m.fsType == "hugetlbfs" {
+                guard let size = pageSize(m) else { continue }
+                if FileSystem.list(environment.host(m.path + "/libvirt/qemu")) != nil {
+                    known.append(HugetlbfsMount(path: m.path, pageSizeKiB: size))
+                } else {
+                    notes.append("hugetlbfs at \(m.path) has no libvirt/qemu directory, so it was mounted after libvirtd started: not counted as usable until libvirtd restarts")
+                }
+            }
+            hugetlbfs = .detected(known, kernelDefaultKiB: pool.kernelDefaultKiB)
+        }
+
+        let backing = MountEntry.holding(conf.effectiveMemoryBackingDir, in: mounts).flatMap(pageSize)
+
+        var capabilities: [QemuCapabilities]?
+        let dir = environment.host(Self.capabilitiesDir)
+        if let names = FileSystem.list(dir) {
+            var parsed: [QemuCapabilities] = []
+            for name in names where name.hasSuffix(".xml") {
+                if let text = try? FileSystem.readText(dir + "/" + name), text.utf8.count <= Self.maxFileBytes,
+                   let caps = QemuCapabilities.parse(text) {
+                    parsed.append(caps)
+                }
+            }
+            capabilities = parsed.isEmpty ? nil : parsed
+        }
+
+        return Facts(qemuConf: conf, hugetlbfs: hugetlbfs, capabilities: capabilities, memoryBackingDirPageKiB: backing,
+                     cpusetUsable: cpusetUsable(conf: conf, mounts: mounts), notes: notes)
+    }
+
+    /// libvirt uses the cpuset controller when qemu.conf's `cgroup_controllers` allows it and
+    /// the host has it (cgroup v1 `cpuset` mount, or `cpuset` in cgroup v2's controllers).
+    /// nil when /proc/mounts lists no cgroup filesystem at all.
+    func cpusetUsable(conf: QemuConf, mounts: [MountEntry]) -> Bool? {
+        guard conf.allowsCpuset else { return false }
+        let cgroups = mounts.filter { $0.fsType == "cgroup" || $0.fsType == "cgroup2" }
+        if cgroups.isEmpty { return nil }
+        if cgroups.contains(where: { $0.fsType == "cgroup" && $0.options.contains("cpuset") }) { return true }
+        for m in cgroups where m.fsType == "cgroup2" {
+            let text = (try? FileSystem.readText(environment.host(m.path + "/cgroup.controllers"))) ?? nil
+            if let text, text.split(whereSeparator: { $0 == " " || $0 == "\n" }).contains("cpuset") { return true }
+        }
+        return false
+    }
+}
