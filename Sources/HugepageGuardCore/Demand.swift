@@ -169,7 +169,9 @@ private struct DemandModel {
         let accel = spec.virtType == "kvm" ? "kvm" : "tcg"
         let candidates = spec.emulator.map { e in caches.filter { $0.emulator == e } } ?? caches
         for caps in candidates {
-            if let m = caps.machines.first(where: { $0.virtType == accel && $0.name == machine }) {
+            // A defined domain carries the full name; a file not yet defined may use the alias.
+            if let m = caps.machines.first(where: { $0.virtType == accel && $0.name == machine })
+                ?? caps.machines.first(where: { $0.virtType == accel && $0.alias == machine }) {
                 return m.numaMemSupported
             }
         }
@@ -311,6 +313,15 @@ private struct DemandModel {
             let options = lower > 0 ? "\(sizeText(lower)) or \(sizeText(upper))" : sizeText(upper)
             return "memfd backend \(b.id) is \(sizeText(size)), not a whole number of \(humanPageSize(kib: page)) pages, "
                 + "and QEMU can't size a hugetlb memfd to it (ftruncate fails with Invalid argument); make it \(options)"
+        }
+        if b.hostNodes != nil && b.mode != .restrictive && size % page != 0 {
+            // QEMU mbind()s the backend's exact size; the kernel can't split a hugetlb mapping
+            // inside a page, so numatune on a backend that is not whole pages fails.
+            let lower = size / page * page, upper = lower.saturatingAdd(page)
+            let options = lower > 0 ? "\(sizeText(lower)) or \(sizeText(upper))" : sizeText(upper)
+            return "backend \(b.id) is \(sizeText(size)), not a whole number of \(humanPageSize(kib: page)) pages, and numatune "
+                + "binds it to host nodes \(b.hostNodes!) (\(b.mode?.rawValue ?? "strict")); QEMU can't bind such a hugepage mapping "
+                + "(cannot bind memory to host NUMA nodes); make it \(options)"
         }
         if !spec.memfdSource && size < page {
             return "backend \(b.id) is \(sizeText(size)), smaller than one \(humanPageSize(kib: page)) page, "

@@ -219,10 +219,12 @@ public struct MachineCapability: Equatable, Sendable {
     /// `kvm` or `tcg`: libvirt lists machines per accelerator.
     public var virtType: String
     public var name: String
+    /// `alias`: the short name (`pc`, `q35`) that libvirt expands to `name` when it defines a domain.
+    public var alias: String?
     /// QEMU accepts the legacy `-numa node,mem=` on this machine type.
     public var numaMemSupported: Bool
-    public init(virtType: String, name: String, numaMemSupported: Bool) {
-        self.virtType = virtType; self.name = name; self.numaMemSupported = numaMemSupported
+    public init(virtType: String, name: String, alias: String? = nil, numaMemSupported: Bool) {
+        self.virtType = virtType; self.name = name; self.alias = alias; self.numaMemSupported = numaMemSupported
     }
 }
 
@@ -253,7 +255,7 @@ public struct QemuCapabilities: Equatable, Sendable {
             let attrs = attributes(bytes[(start + tag.count)..<end])
             at = end
             guard let name = attrs["name"] else { continue }
-            machines.append(MachineCapability(virtType: attrs["type"] ?? "kvm", name: name,
+            machines.append(MachineCapability(virtType: attrs["type"] ?? "kvm", name: name, alias: attrs["alias"],
                                               numaMemSupported: attrs["numaMemSupported"] == "yes"))
         }
         return QemuCapabilities(emulator: emulator, machines: machines)

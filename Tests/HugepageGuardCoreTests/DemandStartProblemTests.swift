@@ -46,3 +46,21 @@ final class DemandStartProblemTests: XCTestCase {
         XCTAssertTrue(d?.unstartable.first?.contains("smaller than one 1 GiB page") == true, d?.unstartable.first ?? "")
     }
 }
+
+extension DemandStartProblemTests {
+    func testNumatuneBinding_aBackendThatIsNotWholePages_isRefused() {
+        let cells = "<cell id='0' cpus='0' memory='33' unit='MiB'/><cell id='1' cpus='1' memory='34' unit='MiB'/>"
+        for mode in NumaMode.allCases {
+            let d = demand(domainXML(memory: "<memory unit='MiB'>67</memory>", backing: "<hugepages/>", cpu: cells,
+                                     numatune: "<memory mode='\(mode.rawValue)' nodeset='0'/>"))
+            // restrictive passes no policy to QEMU, so nothing is bound.
+            XCTAssertEqual(d?.unstartable.count, mode == .restrictive ? 0 : 1, mode.rawValue)
+            if mode != .restrictive {
+                XCTAssertTrue(d?.unstartable.first?.contains("ram-node0") == true && d?.unstartable.first?.contains("34 MiB") == true,
+                              d?.unstartable.first ?? "")
+            }
+        }
+        // Without numatune the same cells start: file-backed memory rounds up.
+        XCTAssertEqual(demand(domainXML(memory: "<memory unit='MiB'>67</memory>", backing: "<hugepages/>", cpu: cells))?.unstartable, [])
+    }
+}

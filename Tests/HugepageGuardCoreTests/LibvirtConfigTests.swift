@@ -84,6 +84,7 @@ final class LibvirtConfigTests: XCTestCase {
         XCTAssertEqual(caps.machines.first { $0.virtType == "tcg" && $0.name == "pc-q35-5.0" }?.numaMemSupported, true)
         XCTAssertEqual(caps.machines.first { $0.virtType == "kvm" && $0.name == "pc-i440fx-5.1" }?.numaMemSupported, false)
         XCTAssertEqual(caps.machines.first { $0.virtType == "kvm" && $0.name == "pc-i440fx-7.2" }?.numaMemSupported, false)
+        XCTAssertEqual(caps.machines.first { $0.virtType == "kvm" && $0.alias == "pc" }?.name, "pc-i440fx-7.2")
     }
 
     func testCapabilitiesCache_notACacheFile_isNil() {
