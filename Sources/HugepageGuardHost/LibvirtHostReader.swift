@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import HugepageGuardCore
 
 /// Reads what libvirt itself will do on this host: its qemu.conf, its QEMU capabilities
@@ -40,15 +43,17 @@ public struct LibvirtHostReader: Sendable {
         }
     }
 
-    public func read(pool: HugepagePool) -> Facts {
+    /// Reads the facts; the capabilities cache only with `capabilities` (it matters only for
+    /// domains with guest NUMA cells).
+    public func read(pool: HugepagePool, capabilities readCapabilities: Bool = true) -> Facts {
         var notes: [String] = []
-        let mountsText = (try? FileSystem.readText(environment.host("/proc/mounts"))) ?? nil
+        let mountsText = (try? Self.readBounded(environment.host("/proc/mounts"))) ?? nil
         let mounts = MountEntry.parse(procMounts: mountsText ?? "")
 
         var conf = QemuConf()
         let confPath = environment.host(Self.qemuConfPath)
         do {
-            if let text = try FileSystem.readText(confPath) { conf = try QemuConf.parse(text, source: Self.qemuConfPath) }
+            if let text = try Self.readBounded(confPath) { conf = try QemuConf.parse(text, source: Self.qemuConfPath) }
         } catch let error as QemuConfError {
             notes.append("\(Self.qemuConfPath) can't be parsed (\(error)): counted with libvirt's defaults")
         } catch {
@@ -82,11 +87,10 @@ public struct LibvirtHostReader: Sendable {
 
         var capabilities: [QemuCapabilities]?
         let dir = environment.host(Self.capabilitiesDir)
-        if let names = FileSystem.list(dir) {
+        if readCapabilities, let names = FileSystem.list(dir) {
             var parsed: [QemuCapabilities] = []
             for name in names where name.hasSuffix(".xml") {
-                if let text = try? FileSystem.readText(dir + "/" + name), text.utf8.count <= Self.maxFileBytes,
-                   let caps = QemuCapabilities.parse(text) {
+                if let text = (try? Self.readBounded(dir + "/" + name)) ?? nil, let caps = QemuCapabilities.parse(text) {
                     parsed.append(caps)
                 }
             }
@@ -106,9 +110,35 @@ public struct LibvirtHostReader: Sendable {
         if cgroups.isEmpty { return nil }
         if cgroups.contains(where: { $0.fsType == "cgroup" && $0.options.contains("cpuset") }) { return true }
         for m in cgroups where m.fsType == "cgroup2" {
-            let text = (try? FileSystem.readText(environment.host(m.path + "/cgroup.controllers"))) ?? nil
+            let text = (try? Self.readBounded(environment.host(m.path + "/cgroup.controllers"))) ?? nil
             if let text, text.split(whereSeparator: { $0 == " " || $0 == "\n" }).contains("cpuset") { return true }
         }
         return false
+    }
+
+    /// A regular file's text, at most `maxFileBytes`; nil when it doesn't exist. Never blocks on
+    /// a FIFO or device planted at the path.
+    static func readBounded(_ path: String) throws(HostError) -> String? {
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT || errno == ENOTDIR { return nil }
+            throw HostError(path: path, errno: errno)
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw HostError(path: path, errno: errno) }
+        guard (st.st_mode & S_IFMT) == S_IFREG else { throw HostError(path: path, reason: "not a regular file") }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while bytes.count <= maxFileBytes {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR || errno == EAGAIN { continue }
+                throw HostError(path: path, errno: errno)
+            }
+            if n == 0 { return String(decoding: bytes, as: UTF8.self) }
+            bytes.append(contentsOf: chunk[0..<n])
+        }
+        throw HostError(path: path, reason: "larger than \(maxFileBytes) bytes")
     }
 }

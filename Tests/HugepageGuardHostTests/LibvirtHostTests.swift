@@ -101,6 +101,15 @@ final class LibvirtHostTests: XCTestCase {
         XCTAssertTrue(r.logLine.contains("can't be parsed"), r.logLine)
     }
 
+    func testQemuConfThatIsAFifo_doesNotBlock_andIsSaidInTheLog() throws {
+        try host("one-node-2m")
+        try FileManager.default.createDirectory(atPath: root + "/etc/libvirt", withIntermediateDirectories: true)
+        XCTAssertEqual(mkfifo(root + "/etc/libvirt/qemu.conf", 0o600), 0)
+        guard let r = report(decide(domain(mib: 32))) else { return }
+        XCTAssertEqual(r.decision.demand.pages(ofSize: 2048), 16)
+        XCTAssertTrue(r.logLine.contains("not a regular file"), r.logLine)
+    }
+
     // MARK: class 1: the capabilities cache
 
     func testCapabilitiesCache_underTheRoot_decidesTheLegacyPath() throws {
