@@ -63,6 +63,11 @@ public struct LibvirtHostReader: Sendable {
         // Hugepage sizes of hugetlbfs mounts, from /proc/mounts' pagesize= (as libvirt's statfs).
         func pageSize(_ m: MountEntry) -> UInt64? { m.hugePageKiB(kernelDefaultKiB: pool.kernelDefaultKiB) }
 
+        // libvirtd reads qemu.conf once, at start: an edit since then is not in force yet.
+        if let changed = modificationTime(confPath), let started = libvirtdStart(), changed > started {
+            notes.append("\(Self.qemuConfPath) changed after libvirtd started, so libvirtd still runs on the old file: counted with the file as it is now")
+        }
+
         let hugetlbfs: LibvirtHugetlbfs
         if let configured = conf.hugetlbfsMounts {
             // libvirtd checked each with statfs when it started, or it would not be running.
@@ -99,6 +104,28 @@ public struct LibvirtHostReader: Sendable {
 
         return Facts(qemuConf: conf, hugetlbfs: hugetlbfs, capabilities: capabilities, memoryBackingDirPageKiB: backing,
                      cpusetUsable: cpusetUsable(conf: conf, mounts: mounts), notes: notes)
+    }
+
+    /// When the running libvirtd started, in seconds since the epoch (its pid file, its start
+    /// in clock ticks after boot, the boot time); nil when it can't be told.
+    func libvirtdStart() -> Int64? {
+        for pidFile in ["/run/libvirtd.pid", "/run/libvirt/virtqemud.pid"] {
+            guard let text = (try? Self.readBounded(environment.host(pidFile))) ?? nil,
+                  let pid = Int32(text.split(whereSeparator: { $0 == " " || $0 == "\n" }).first ?? ""),
+                  let ref = ProcessTable.ref(pid: pid, procRoot: environment.host("/proc")),
+                  let stat = (try? Self.readBounded(environment.host("/proc/stat"))) ?? nil,
+                  let line = stat.split(separator: "\n").first(where: { $0.hasPrefix("btime ") }),
+                  let boot = Int64(line.dropFirst(6).split(separator: " ").first ?? "") else { continue }
+            let ticks = Int64(sysconf(Int32(_SC_CLK_TCK)))
+            return boot + Int64(ref.startTicks) / max(ticks, 1)
+        }
+        return nil
+    }
+
+    func modificationTime(_ path: String) -> Int64? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        return Int64(st.st_mtim.tv_sec)
     }
 
     /// libvirt uses the cpuset controller when qemu.conf's `cgroup_controllers` allows it and
