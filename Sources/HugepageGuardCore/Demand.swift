@@ -98,9 +98,14 @@ public struct DomainDemand: Equatable, Sendable {
             case .none:
                 // The capabilities cache can't say whether the machine type takes QEMU's
                 // legacy `-numa node,mem=`: count the larger of the two answers.
+                // Larger means more hugepage memory.
                 let legacy = model.legacyBackend()
                 let perCellPages = perCell.reduce(UInt64(0)) { $0.saturatingAdd($1.pages) }
-                let useLegacy = legacy.pages > perCellPages
+                func hugeKiB(_ b: [Backend]) -> UInt64 {
+                    b.reduce(UInt64(0)) { $0.saturatingAdd($1.pages.multipliedReportingOverflow(by: $1.pageSizeKiB ?? 0).overflow
+                        ? .max : $1.pages * ($1.pageSizeKiB ?? 0)) }
+                }
+                let useLegacy = hugeKiB([legacy]) > hugeKiB(perCell)
                 backends = (useLegacy ? [legacy] : perCell) + backends
                 assumptions.append("libvirt's QEMU capabilities cache does not say whether machine "
                     + "'\(spec.machine ?? "?")' uses one legacy RAM backend (\(legacy.pages) pages) or one per cell "
