@@ -51,13 +51,16 @@ public struct PageSizeContext: Equatable, Sendable {
     /// cgroup (qemu.conf's `cgroup_controllers` and the host's controllers); nil when unknown,
     /// which is counted as confined (the stricter answer).
     public var cpusetUsable: Bool?
+    /// Whether libvirt has any hugetlbfs mount: without one it can't size an empty
+    /// `<hugepages/>` ("hugetlbfs filesystem is not mounted or disabled by administrator config").
+    public var hasDefaultMount: Bool
 
     public init(basePageKiB: UInt64 = 4, defaultHugepageKiB: UInt64 = 2048,
                 capabilities: [QemuCapabilities]? = [], memoryBackingDirPageKiB: UInt64? = nil,
-                cpusetUsable: Bool? = true) {
+                cpusetUsable: Bool? = true, hasDefaultMount: Bool = true) {
         self.basePageKiB = basePageKiB; self.defaultHugepageKiB = defaultHugepageKiB
         self.capabilities = capabilities; self.memoryBackingDirPageKiB = memoryBackingDirPageKiB
-        self.cpusetUsable = cpusetUsable
+        self.cpusetUsable = cpusetUsable; self.hasDefaultMount = hasDefaultMount
     }
 }
 
@@ -126,6 +129,14 @@ public struct DomainDemand: Equatable, Sendable {
         self.init(domain: spec.name, uuid: spec.uuid, items: items, backends: backends)
         self.assumptions = assumptions
         self.unstartable = backends.compactMap { model.startProblem($0) }
+        if !context.hasDefaultMount, spec.memfdSource, spec.hugepages?.contains(where: { $0.sizeKiB == nil }) == true,
+           backends.contains(where: { $0.pageSizeKiB != nil }) {
+            // A memfd needs no mount for an explicit size, but libvirt takes the default size
+            // from its mounts.
+            self.unstartable.append("libvirt has no hugetlbfs mount to take the default page size of an empty "
+                + "<hugepages/> from (qemu.conf's hugetlbfs_mount is empty, or none was mounted when libvirtd started); "
+                + "give the page size, e.g. <page size='2048' unit='KiB'/>")
+        }
     }
 }
 

@@ -32,7 +32,7 @@ public struct LibvirtHostReader: Sendable {
             PageSizeContext(basePageKiB: basePageKiB,
                             defaultHugepageKiB: hugetlbfs.defaultPageKiB ?? pool.kernelDefaultKiB ?? 2048,
                             capabilities: capabilities, memoryBackingDirPageKiB: memoryBackingDirPageKiB,
-                            cpusetUsable: cpusetUsable)
+                            cpusetUsable: cpusetUsable, hasDefaultMount: hugetlbfs.defaultPageKiB != nil)
         }
 
         /// The pool with only the hugetlbfs mounts libvirt can use.

@@ -64,3 +64,14 @@ extension DemandStartProblemTests {
         XCTAssertEqual(demand(domainXML(memory: "<memory unit='MiB'>67</memory>", backing: "<hugepages/>", cpu: cells))?.unstartable, [])
     }
 }
+
+extension DemandStartProblemTests {
+    func testMemfdWithEmptyHugepages_andNoLibvirtMount_isRefused_butAnExplicitSizeIsFine() {
+        let none = PageSizeContext(hasDefaultMount: false)
+        let empty = demand(domainXML(memory: "<memory unit='MiB'>96</memory>", backing: "<hugepages/><source type='memfd'/>"), context: none)
+        XCTAssertTrue(empty?.unstartable.first?.contains("no hugetlbfs mount") == true, "\(empty?.unstartable ?? [])")
+        let explicit = demand(domainXML(memory: "<memory unit='MiB'>96</memory>",
+                                        backing: "<hugepages><page size='2048'/></hugepages><source type='memfd'/>"), context: none)
+        XCTAssertEqual(explicit?.unstartable, [])
+    }
+}
