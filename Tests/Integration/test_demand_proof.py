@@ -170,3 +170,15 @@ def test_shape_qemu_cannot_start_fails_without_the_hook_and_is_refused_by_it(fix
     size = re.search(r"resize memfd to (\d+)", p.stderr)
     if size:
         assert f"{int(size.group(1)) // 1024} KiB" in h.stderr, (p.stderr, h.stderr)
+
+
+def test_installed_hook_refuses_a_shape_qemu_cannot_start_before_qemu_runs(hook, pool, domains):
+    """The same refusal through libvirt itself: the hook gets the XML libvirt passes at prepare."""
+    fixture = H.CORPUS / "memfd-odd-147m.xml"
+    name, _ = domains.define(H.prepare_xml(fixture.read_text()))
+    pool.at_least(H.KIB_2M, 512)
+    p = domains.start(name, check=False)
+    assert p.returncode != 0
+    assert "hugepage-guard refused to start domain" in p.stderr and "QEMU can't start it" in p.stderr, p.stderr
+    assert "pc.ram" in p.stderr and "146 MiB" in p.stderr and "148 MiB" in p.stderr, p.stderr
+    assert not any(s in p.stderr for s in ("failed to resize memfd",) + H.QEMU_OOM_PATTERNS), p.stderr
