@@ -106,18 +106,11 @@ public struct LibvirtHostReader: Sendable {
                      cpusetUsable: cpusetUsable(conf: conf, mounts: mounts), notes: notes)
     }
 
-    /// When the running libvirtd started, in seconds since the epoch (its pid file, its start
-    /// in clock ticks after boot, the boot time); nil when it can't be told.
+    /// When the running libvirtd started, in seconds since the epoch: it writes its pid file
+    /// when it starts (`virPidFileAcquirePath`). nil when there is none.
     func libvirtdStart() -> Int64? {
         for pidFile in ["/run/libvirtd.pid", "/run/libvirt/virtqemud.pid"] {
-            guard let text = (try? Self.readBounded(environment.host(pidFile))) ?? nil,
-                  let pid = Int32(text.split(whereSeparator: { $0 == " " || $0 == "\n" }).first ?? ""),
-                  let ref = ProcessTable.ref(pid: pid, procRoot: environment.host("/proc")),
-                  let stat = (try? Self.readBounded(environment.host("/proc/stat"))) ?? nil,
-                  let line = stat.split(separator: "\n").first(where: { $0.hasPrefix("btime ") }),
-                  let boot = Int64(line.dropFirst(6).split(separator: " ").first ?? "") else { continue }
-            let ticks = Int64(sysconf(Int32(_SC_CLK_TCK)))
-            return boot + Int64(ref.startTicks) / max(ticks, 1)
+            if let t = modificationTime(environment.host(pidFile)) { return t }
         }
         return nil
     }
