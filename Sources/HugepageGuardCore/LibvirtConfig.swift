@@ -50,7 +50,12 @@ extension QemuConf {
     /// libvirt uses the first. A file libvirt would refuse is an error: libvirtd would not
     /// have started with it.
     public static func parse(_ text: String, source: String = "qemu.conf") throws(QemuConfError) -> QemuConf {
-        var parser = ConfParser(bytes: Array(text.utf8), source: source)
+        try parse(bytes: Array(text.utf8), source: source)
+    }
+
+    /// The same, on the file's bytes.
+    public static func parse(bytes: [UInt8], source: String = "qemu.conf") throws(QemuConfError) -> QemuConf {
+        var parser = ConfParser(bytes: bytes, source: source)
         let entries = try parser.entries()
         func first(_ key: String) -> ConfValue? { entries.first { $0.0 == key }?.1 }
         func stringList(_ key: String) throws(QemuConfError) -> [String]? {
@@ -103,7 +108,7 @@ private struct ConfParser {
             i += 1
         }
     }
-    mutating func skipToEOL() { while let c = cur, !Self.isEOL(c) { i += 1 } }
+    mutating func skipToEOL() { while i < bytes.count && bytes[i] != 0x0A && bytes[i] != 0x0D { i += 1 } }
 
     mutating func entries() throws(QemuConfError) -> [(String, ConfValue)] {
         var out: [(String, ConfValue)] = []
@@ -238,62 +243,83 @@ public struct QemuCapabilities: Equatable, Sendable {
     /// Reads the parts of a cache file (`virQEMUCapsFormatCache`) the demand needs: the
     /// `<emulator>` element and each `<machine type= name= numaMemSupported=>`. nil when the
     /// text is not such a file.
-    public static func parse(_ text: String) -> QemuCapabilities? {
-        let bytes = Array(text.utf8)
-        guard let root = find(Array("<qemuCaps>".utf8), in: bytes, from: 0) else { return nil }
-        var emulator: String?
-        if let open = find(Array("<emulator>".utf8), in: bytes, from: root),
-           let close = find(Array("</emulator>".utf8), in: bytes, from: open) {
-            emulator = unescape(String(decoding: bytes[(open + 10)..<close], as: UTF8.self))
-        }
-        guard let emulator, !emulator.isEmpty else { return nil }
+    public static func parse(_ text: String) -> QemuCapabilities? { parse(bytes: Array(text.utf8)) }
+
+    /// The same, on the file's bytes (a cache file is ~200 KiB: no String of it is made).
+    public static func parse(bytes: [UInt8]) -> QemuCapabilities? {
+        bytes.withUnsafeBufferPointer { parse(buffer: $0) }
+    }
+
+    private static func parse(buffer bytes: UnsafeBufferPointer<UInt8>) -> QemuCapabilities? {
+        guard let root = find("<qemuCaps>", in: bytes, from: 0) else { return nil }
+        guard let open = find("<emulator>", in: bytes, from: root),
+              let close = find("</emulator>", in: bytes, from: open) else { return nil }
+        let emulator = text(bytes[(open + 10)..<close])
+        guard !emulator.isEmpty else { return nil }
         var machines: [MachineCapability] = []
-        let tag = Array("<machine ".utf8)
-        var at = root
-        while let start = find(tag, in: bytes, from: at) {
-            guard let end = bytes[start...].firstIndex(of: UInt8(ascii: ">")) else { break }
-            let attrs = attributes(bytes[(start + tag.count)..<end])
+        var at = close
+        while let start = find("<machine ", in: bytes, from: at) {
+            var end = start
+            while end < bytes.count && bytes[end] != UInt8(ascii: ">") { end += 1 }
+            guard end < bytes.count else { break }
+            let tag = bytes[(start + 9)..<end]
             at = end
-            guard let name = attrs["name"] else { continue }
-            machines.append(MachineCapability(virtType: attrs["type"] ?? "kvm", name: name, alias: attrs["alias"],
-                                              numaMemSupported: attrs["numaMemSupported"] == "yes"))
+            guard let name = attribute("name", in: tag) else { continue }
+            machines.append(MachineCapability(virtType: attribute("type", in: tag) ?? "kvm", name: name,
+                                              alias: attribute("alias", in: tag),
+                                              numaMemSupported: attribute("numaMemSupported", in: tag) == "yes"))
         }
         return QemuCapabilities(emulator: emulator, machines: machines)
     }
 
-    private static func find(_ needle: [UInt8], in hay: [UInt8], from: Int) -> Int? {
-        guard !needle.isEmpty, hay.count >= needle.count, from <= hay.count - needle.count else { return nil }
+    /// The first `needle` at or after `from`. Looks for the needle's first byte eight bytes at
+    /// a time: a cache file is ~200 KiB and the machines are near its end.
+    private static func find(_ needle: StaticString, in hay: UnsafeBufferPointer<UInt8>, from: Int) -> Int? {
+        let n = needle.utf8CodeUnitCount
+        guard n > 0, hay.count >= n, from >= 0, let base = hay.baseAddress else { return nil }
+        let first = needle.utf8Start.pointee
+        let pattern = UInt64(first) &* 0x0101_0101_0101_0101
         var i = from
-        let first = needle[0]
-        while i <= hay.count - needle.count {
-            if hay[i] == first && hay[i..<(i + needle.count)].elementsEqual(needle) { return i }
+        let last = hay.count - n
+        while i <= last {
+            if i + 8 <= hay.count {
+                let word = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self) ^ pattern
+                // No byte of the word is `first`: skip all eight.
+                if (word &- 0x0101_0101_0101_0101) & ~word & 0x8080_8080_8080_8080 == 0 { i += 8; continue }
+            }
+            if base[i] == first {
+                var k = 1
+                while k < n && base[i + k] == needle.utf8Start[k] { k += 1 }
+                if k == n { return i }
+            }
             i += 1
         }
         return nil
     }
 
-    private static func attributes(_ s: ArraySlice<UInt8>) -> [String: String] {
-        var out: [String: String] = [:]
-        var i = s.startIndex
-        while i < s.endIndex {
-            while i < s.endIndex && (s[i] == 0x20 || s[i] == 0x0A || s[i] == 0x09 || s[i] == UInt8(ascii: "/")) { i += 1 }
-            let nameStart = i
-            while i < s.endIndex && s[i] != UInt8(ascii: "=") && s[i] != 0x20 { i += 1 }
-            guard i < s.endIndex, s[i] == UInt8(ascii: "="), i + 1 < s.endIndex else { break }
-            let name = String(decoding: s[nameStart..<i], as: UTF8.self)
-            let quote = s[i + 1]
-            guard quote == UInt8(ascii: "'") || quote == UInt8(ascii: "\"") else { break }
-            i += 2
-            let valueStart = i
-            while i < s.endIndex && s[i] != quote { i += 1 }
-            out[name] = unescape(String(decoding: s[valueStart..<min(i, s.endIndex)], as: UTF8.self))
+    /// The value of `key='...'` (or `"..."`) in a tag's attribute bytes.
+    private static func attribute(_ key: StaticString, in tag: Slice<UnsafeBufferPointer<UInt8>>) -> String? {
+        let n = key.utf8CodeUnitCount
+        var i = tag.startIndex
+        while i + n + 2 < tag.endIndex {
+            // An attribute starts after a space.
+            if (i == tag.startIndex || tag[i - 1] == 0x20 || tag[i - 1] == 0x0A || tag[i - 1] == 0x09),
+               tag[i + n] == UInt8(ascii: "="), (0..<n).allSatisfy({ tag[i + $0] == key.utf8Start[$0] }) {
+                let quote = tag[i + n + 1]
+                guard quote == UInt8(ascii: "'") || quote == UInt8(ascii: "\"") else { return nil }
+                var j = i + n + 2
+                while j < tag.endIndex && tag[j] != quote { j += 1 }
+                return text(tag[(i + n + 2)..<j])
+            }
             i += 1
         }
-        return out
+        return nil
     }
 
-    private static func unescape(_ s: String) -> String {
-        guard s.contains("&") else { return s }
+    /// Attribute or element text, with the five XML entities libvirt escapes undone.
+    private static func text(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> String {
+        let s = String(decoding: bytes, as: UTF8.self)
+        guard bytes.contains(UInt8(ascii: "&")) else { return s }
         var out = s
         for (entity, char) in [("&lt;", "<"), ("&gt;", ">"), ("&quot;", "\""), ("&apos;", "'"), ("&amp;", "&")] {
             out = out.replacing(entity, with: char)
@@ -345,14 +371,18 @@ public struct MountEntry: Equatable, Sendable {
     public var options: [String]
     public init(path: String, fsType: String, options: [String]) { self.path = path; self.fsType = fsType; self.options = options }
 
-    /// Every line of /proc/mounts (paths unescaped).
+    /// Every line of /proc/mounts (paths unescaped). Works on bytes: the hook reads this on
+    /// every decision.
     public static func parse(procMounts: String) -> [MountEntry] {
-        procMounts.split(separator: "\n").compactMap { line in
-            let f = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard f.count >= 4 else { return nil }
-            return MountEntry(path: PoolText.unescapeMountPath(String(f[1])), fsType: String(f[2]),
-                              options: f[3].split(separator: ",").map(String.init))
+        var out: [MountEntry] = []
+        for line in procMounts.utf8.split(separator: 0x0A) {
+            let f = line.split(whereSeparator: { $0 == 0x20 || $0 == 0x09 })
+            guard f.count >= 4 else { continue }
+            out.append(MountEntry(path: PoolText.unescapeMountPath(String(decoding: f[1], as: UTF8.self)),
+                                  fsType: String(decoding: f[2], as: UTF8.self),
+                                  options: f[3].split(separator: UInt8(ascii: ",")).map { String(decoding: $0, as: UTF8.self) }))
         }
+        return out
     }
 
     /// A hugetlbfs mount's page size (`pagesize=`, else the kernel's default); nil for others.

@@ -41,7 +41,7 @@ public struct Admission: Sendable {
                 return .failed(message: "cannot read the hugepage pool: \(error)")
             }
             // libvirt's side of the host: qemu.conf, its capabilities cache, the mounts it knows.
-            let libvirt = LibvirtHostReader(environment: environment).read(pool: kernelPool, capabilities: !spec.cells.isEmpty)
+            let libvirt = LibvirtHostReader(environment: environment).read(pool: kernelPool, capabilities: .needed(by: spec))
             let pool = libvirt.restrict(kernelPool)
             var demand = DomainDemand(spec: spec, context: libvirt.context(basePageKiB: GuardEnvironment.basePageKiB, pool: kernelPool))
             demand.assumptions += libvirt.notes

@@ -43,9 +43,19 @@ public struct LibvirtHostReader: Sendable {
         }
     }
 
-    /// Reads the facts; the capabilities cache only with `capabilities` (it matters only for
-    /// domains with guest NUMA cells).
-    public func read(pool: HugepagePool, capabilities readCapabilities: Bool = true) -> Facts {
+    /// Which capabilities cache files to read: they matter only for domains with guest NUMA.
+    public enum CapabilitiesScope: Sendable {
+        case none
+        /// Every file (for callers deciding for many domains).
+        case all
+        /// Only the file libvirt keeps for this emulator: named after its path's SHA-256.
+        case emulator(String?)
+
+        /// The scope one domain needs.
+        public static func needed(by spec: DomainSpec) -> CapabilitiesScope { spec.cells.isEmpty ? .none : .emulator(spec.emulator) }
+    }
+
+    public func read(pool: HugepagePool, capabilities scope: CapabilitiesScope = .all) -> Facts {
         var notes: [String] = []
         let mountsText = (try? Self.readBounded(environment.host("/proc/mounts"))) ?? nil
         let mounts = MountEntry.parse(procMounts: mountsText ?? "")
@@ -53,7 +63,7 @@ public struct LibvirtHostReader: Sendable {
         var conf = QemuConf()
         let confPath = environment.host(Self.qemuConfPath)
         do {
-            if let text = try Self.readBounded(confPath) { conf = try QemuConf.parse(text, source: Self.qemuConfPath) }
+            if let bytes = try Self.readBytes(confPath) { conf = try QemuConf.parse(bytes: bytes, source: Self.qemuConfPath) }
         } catch let error as QemuConfError {
             notes.append("\(Self.qemuConfPath) can't be parsed (\(error)): counted with libvirt's defaults")
         } catch {
@@ -92,10 +102,16 @@ public struct LibvirtHostReader: Sendable {
 
         var capabilities: [QemuCapabilities]?
         let dir = environment.host(Self.capabilitiesDir)
-        if readCapabilities, let names = FileSystem.list(dir) {
+        var names: [String]?
+        switch scope {
+        case .none: names = nil
+        case .all, .emulator(nil): names = FileSystem.list(dir)
+        case .emulator(let path?): names = [SHA256.hex(Array(path.utf8)) + ".xml"]
+        }
+        if let names {
             var parsed: [QemuCapabilities] = []
             for name in names where name.hasSuffix(".xml") {
-                if let text = (try? Self.readBounded(dir + "/" + name)) ?? nil, let caps = QemuCapabilities.parse(text) {
+                if let bytes = (try? Self.readBytes(dir + "/" + name)) ?? nil, let caps = QemuCapabilities.parse(bytes: bytes) {
                     parsed.append(caps)
                 }
             }
@@ -139,6 +155,11 @@ public struct LibvirtHostReader: Sendable {
     /// A regular file's text, at most `maxFileBytes`; nil when it doesn't exist. Never blocks on
     /// a FIFO or device planted at the path.
     static func readBounded(_ path: String) throws(HostError) -> String? {
+        try readBytes(path).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// A regular file's bytes, at most `maxFileBytes`; nil when it doesn't exist.
+    static func readBytes(_ path: String) throws(HostError) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         if fd < 0 {
             if errno == ENOENT || errno == ENOTDIR { return nil }
@@ -148,17 +169,23 @@ public struct LibvirtHostReader: Sendable {
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw HostError(path: path, errno: errno) }
         guard (st.st_mode & S_IFMT) == S_IFREG else { throw HostError(path: path, reason: "not a regular file") }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while bytes.count <= maxFileBytes {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+        // Sized from fstat (procfs files say 0), grown while the file has more.
+        var bytes = [UInt8](repeating: 0, count: max(Int(min(Int64(st.st_size), Int64(maxFileBytes))) + 1, 4096))
+        var count = 0
+        while true {
+            if count == bytes.count {
+                guard bytes.count <= maxFileBytes else { throw HostError(path: path, reason: "larger than \(maxFileBytes) bytes") }
+                bytes.append(contentsOf: repeatElement(0, count: bytes.count))
+            }
+            let n = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + count, $0.count - count) }
             if n < 0 {
                 if errno == EINTR || errno == EAGAIN { continue }
                 throw HostError(path: path, errno: errno)
             }
-            if n == 0 { return String(decoding: bytes, as: UTF8.self) }
-            bytes.append(contentsOf: chunk[0..<n])
+            if n == 0 { break }
+            count += n
         }
-        throw HostError(path: path, reason: "larger than \(maxFileBytes) bytes")
+        bytes.removeSubrange(count...)
+        return bytes
     }
 }

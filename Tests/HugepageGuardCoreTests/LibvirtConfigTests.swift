@@ -119,3 +119,15 @@ final class LibvirtConfigTests: XCTestCase {
         XCTAssertEqual(MountEntry.holding("/var/lib/libvirt/qemu/ram", in: mounts)?.path, "/")
     }
 }
+
+extension LibvirtConfigTests {
+    func testSHA256_knownVectors_andLibvirtsCacheFileName() {
+        XCTAssertEqual(SHA256.hex(Array("".utf8)), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        XCTAssertEqual(SHA256.hex(Array("abc".utf8)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        XCTAssertEqual(SHA256.hex(Array(String(repeating: "a", count: 1000).utf8)),
+                       "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
+        // The name of this machine's cache file for the x86_64 emulator.
+        XCTAssertEqual(SHA256.hex(Array("/usr/bin/qemu-system-x86_64".utf8)),
+                       "926803a9278e445ec919c2b6cbd8c1c449c75b26dcb1686b774314180376c725")
+    }
+}
