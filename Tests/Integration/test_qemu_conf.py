@@ -1,4 +1,4 @@
-"""libvirt's own qemu.conf on the real libvirtd: the model against the pages a real start takes.
+"""libvirt's own qemu.conf and mounts on the real libvirtd: the model against what a real start does.
 
 Writes `hugetlbfs_mount` and `memory_backing_dir` into /etc/libvirt/qemu.conf, restarts libvirtd
 (libvirt reads both only at daemon start), starts small domains, and compares the pages the
@@ -91,3 +91,35 @@ def test_memory_backing_dir_on_hugetlbfs_makes_shared_memory_take_hugepages(qemu
         "<vcpu>", "<memoryBacking><access mode='shared'/></memoryBacking>\n  <vcpu>", 1)
     demand = start_and_compare(domains, pool, xml, tmp_path)
     assert demand == {H.KIB_2M: 48}
+
+
+def test_a_mount_made_after_libvirtd_started_is_not_usable(pool, domains, tmp_path):
+    """libvirtd reads hugetlbfs mounts only when it starts. Mount the 1 GiB hugetlbfs again after
+    a restart: libvirt can't use it (no libvirt/qemu directory in it), and neither does the model."""
+    mnt = "/dev/hugepages1G"
+    opts = next((l.split()[3] for l in Path("/proc/mounts").read_text().splitlines()
+                 if l.split()[1] == mnt and l.split()[2] == "hugetlbfs"), None)
+    assert opts, f"no hugetlbfs at {mnt}: run scripts/setup-host"
+    page = "1G"
+    try:
+        r = H.run(["umount", mnt])
+        assert r.returncode == 0, f"cannot unmount {mnt} for the test: {r.stderr}"
+        H.restart_libvirtd()                      # libvirtd now knows only the 2 MiB mount
+        r = H.run(["mount", "-t", "hugetlbfs", "-o", f"pagesize={page}", "none", mnt])
+        assert r.returncode == 0, r.stderr
+        assert not Path(mnt, "libvirt").exists()
+
+        xml = H.small_domain("hgtest-late-mount", 1024 * 1024, page_kib=H.KIB_1G)
+        name, _ = domains.define(xml)
+        live = defined_xml(name, tmp_path)
+        _, obj = H.model_demand(live)
+        assert obj["decision"] == "refuse" and any(r["kind"] == "no-hugetlbfs-mount" for r in obj["reasons"]), obj
+        p = domains.start(name, check=False)
+        assert p.returncode != 0 and "Unable to find any usable hugetlbfs mount" in p.stderr, p.stderr
+        h = hook(name, live, tmp_path)
+        assert h.returncode == 1 and "No hugetlbfs is mounted for 1 GiB pages" in h.stderr, h.stderr
+    finally:
+        if not any(l.split()[1] == mnt for l in Path("/proc/mounts").read_text().splitlines()):
+            H.run(["mount", "-t", "hugetlbfs", "-o", f"pagesize={page}", "none", mnt])
+        H.restart_libvirtd()                      # finds the mount again and makes libvirt/qemu in it
+        assert Path(mnt, "libvirt", "qemu").is_dir()
