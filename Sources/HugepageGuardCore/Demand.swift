@@ -228,15 +228,18 @@ private struct DemandModel {
         let aliases = DeviceAliases.assign(spec.memoryDevices)
         for (device, alias) in zip(spec.memoryDevices, aliases) {
             let id = "mem" + alias
+            // A device's access mode, else its cell's, else the domain's (`qemuBuildMemoryBackendProps`).
+            let cellAccess = device.targetNode.flatMap { n in spec.cells.first { $0.id == n }?.memoryAccess }
+            let fileBacked = defaultFileBacked || (!spec.memfdSource && (device.access ?? cellAccess) != nil)
             switch device.model {
             case .dimm:
                 out.append(make(id: id, sizeKiB: device.sizeKiB, alignKiB: Self.dimmAlignKiB, cell: device.targetNode,
                                 page: device.pageSizeKiB.map(nonBase) ?? pageSize(cell: device.targetNode),
-                                fileBacked: defaultFileBacked, nodes: device.sourceNodes))
+                                fileBacked: fileBacked, nodes: device.sourceNodes))
             case .virtioMem:
                 out.append(make(id: id, sizeKiB: device.sizeKiB, alignKiB: Self.dimmAlignKiB, cell: device.targetNode,
                                 page: device.pageSizeKiB.map(nonBase) ?? pageSize(cell: device.targetNode),
-                                fileBacked: defaultFileBacked, nodes: device.sourceNodes,
+                                fileBacked: fileBacked, nodes: device.sourceNodes,
                                 countedKiB: device.requestedKiB ?? 0))
             case .nvdimm, .virtioPmem, .sgxEpc:
                 // File- or EPC-backed: they take no hugepages.

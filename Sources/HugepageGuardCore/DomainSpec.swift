@@ -103,6 +103,8 @@ public struct MemoryDevice: Equatable, Sendable {
     public var sourceNodes: NodeSet?
     /// `<address type='dimm' slot>`: a DIMM's or NVDIMM's slot, which names its alias.
     public var slot: Int?
+    /// `<memory access='shared|private'>`: a file-backed device.
+    public var access: String?
 
     public init(model: MemoryDeviceModel, alias: String? = nil, sizeKiB: UInt64, requestedKiB: UInt64? = nil,
                 targetNode: Int? = nil, pageSizeKiB: UInt64? = nil, sourceNodes: NodeSet? = nil, slot: Int? = nil) {

@@ -93,7 +93,7 @@ private struct MemoryBackingSection {
             hugepages = pages.isEmpty ? [HugepageRequest(sizeKiB: nil)] : pages
         }
         source = backing.child("source")?["type"]
-        access = backing.child("access")?["mode"]
+        access = accessMode(backing.child("access")?["mode"])
     }
 }
 
@@ -112,7 +112,7 @@ private struct NumaSection {
             guard let memText = cell["memory"] else { throw .missing(element: "<numa><cell memory=...>") }
             let kib = try parseSize(memText, unit: cell["unit"], element: "<numa><cell memory>")
             total = try checkedSum(total, kib, element: "<numa><cell memory>", value: memText)
-            cells.append(GuestCell(id: id, memoryKiB: kib, memoryAccess: cell["memAccess"],
+            cells.append(GuestCell(id: id, memoryKiB: kib, memoryAccess: accessMode(cell["memAccess"]),
                                    hasCache: cell.child("cache") != nil))
         }
         interconnects = numa.child("interconnects") != nil
@@ -167,6 +167,7 @@ private func parseMemoryDevice(_ dev: XMLElement) throws(DomainXMLError) -> Memo
             device.sourceNodes = try parseNodeSet(maskText, element: "<memory><source><nodemask>")
         }
     }
+    device.access = accessMode(dev["access"])
     if let address = dev.child("address"), address["type"] == "dimm", let slotText = address["slot"] {
         device.slot = try parseIndex(slotText, element: "<memory><address slot>", reason: "not a slot number")
     }
@@ -205,6 +206,9 @@ private func parsePolicy(_ metadata: XMLElement?) throws(DomainXMLError) -> Poli
     }
     return policy
 }
+
+/// A memory access mode; libvirt's `default` is the same as none.
+private func accessMode(_ text: String?) -> String? { text == "default" ? nil : text }
 
 /// A node set in libvirt's syntax (`0-2,^1,4`), for every element that holds one.
 private func parseNodeSet(_ text: String, element: String) throws(DomainXMLError) -> NodeSet {

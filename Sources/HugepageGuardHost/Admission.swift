@@ -105,6 +105,7 @@ extension DomainSpec {
     public var mayUseHugepages: Bool {
         hugepages != nil || memoryDevices.contains { $0.pageSizeKiB != nil }
             // File-backed RAM takes hugepages when qemu.conf's memory_backing_dir is on hugetlbfs.
-            || (!memfdSource && (fileSource || memoryAccess != nil || cells.contains { $0.memoryAccess != nil }))
+            || (!memfdSource && (fileSource || memoryAccess != nil || cells.contains { $0.memoryAccess != nil }
+                                 || memoryDevices.contains { $0.access != nil }))
     }
 }

@@ -82,3 +82,17 @@ final class DemandHostFactsTests: XCTestCase {
         XCTAssertEqual(d.pages(ofSize: 1), .max)
     }
 }
+
+extension DemandHostFactsTests {
+    func testFileBackedDevicesAndCells_takeMemoryBackingDirPages_andDefaultAccessIsNone() {
+        let ctx = PageSizeContext(memoryBackingDirPageKiB: kib2M)
+        let cells = "<cell id='0' cpus='0' memory='32' unit='MiB' memAccess='shared'/><cell id='1' cpus='1' memory='32' unit='MiB' memAccess='default'/>"
+        let dimm = { (attr: String, node: Int) in
+            "<memory model='dimm'\(attr)><target><size unit='MiB'>4</size><node>\(node)</node></target></memory>" }
+        let d = demand(domainXML(memory: "<memory unit='MiB'>76</memory>", cpu: cells,
+                                 devices: dimm("", 0) + dimm("", 1) + dimm(" access='private'", 1)), context: ctx)
+        // Cell 0 (shared) and its DIMM, and the private DIMM on cell 1: 16 + 2 + 2 pages.
+        XCTAssertEqual(d?.backends.map(\.pageSizeKiB), [kib2M, nil, kib2M, nil, kib2M])
+        XCTAssertEqual(d?.pages(ofSize: kib2M), 20)
+    }
+}
