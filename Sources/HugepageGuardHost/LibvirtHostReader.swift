@@ -82,6 +82,9 @@ public struct LibvirtHostReader: Sendable {
         if let configured = conf.hugetlbfsMounts {
             // libvirtd checked each with statfs when it started, or it would not be running.
             hugetlbfs = .configured(configured) { path in MountEntry.holding(path, in: mounts).flatMap(pageSize) }
+            for path in configured where !hugetlbfs.mounts.contains(where: { $0.path == path }) {
+                notes.append("qemu.conf's hugetlbfs_mount lists \(path), which is not on hugetlbfs now: not counted as usable")
+            }
         } else {
             // libvirtd took every hugetlbfs mounted when it started, and made `libvirt/qemu`
             // in each (qemuStateInitialize). A mount without that directory came later: libvirt

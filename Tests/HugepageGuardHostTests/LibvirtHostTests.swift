@@ -70,6 +70,14 @@ final class LibvirtHostTests: XCTestCase {
         XCTAssertTrue(message.contains("smaller than one 1 GiB page"), message)
     }
 
+    func testHugetlbfsMountListEntryNotOnHugetlbfs_isNotUsable_andSaidInTheLog() throws {
+        try host("one-node-2m")
+        try put("hugetlbfs_mount = [\"/dev/hugepages\", \"/srv/gone\"]\n", at: "/etc/libvirt/qemu.conf")
+        let f = try facts()
+        XCTAssertEqual(f.hugetlbfs.mounts.map(\.path), ["/dev/hugepages"])
+        XCTAssertTrue(f.notes.contains { $0.contains("/srv/gone") }, "\(f.notes)")
+    }
+
     func testWithoutQemuConfList_theKernelDefaultMountIsTheDefault() throws {
         try host("two-nodes-2m-1g")
         XCTAssertEqual(try facts().hugetlbfs.defaultPageKiB, 2048)
