@@ -89,7 +89,7 @@ final class LibvirtHostTests: XCTestCase {
         try FileManager.default.removeItem(atPath: root + "/dev/hugepages/libvirt")
         guard let r = report(decide(domain(mib: 96))) else { return }
         XCTAssertEqual(r.decision.reasons, [.noMount(pageSizeKiB: 2048)])
-        XCTAssertTrue(r.logLine.contains("mounted after libvirtd started"), r.logLine)
+        XCTAssertTrue(r.logLine.text.contains("mounted after libvirtd started"), r.logLine.text)
     }
 
     func testMemoryBackingDirOnHugetlbfs_sharedMemoryTakesHugepages() throws {
@@ -106,7 +106,7 @@ final class LibvirtHostTests: XCTestCase {
         try put("hugetlbfs_mount = [\"/dev/hugepages\" # no comments in lists\n]\n", at: "/etc/libvirt/qemu.conf")
         guard let r = report(decide(domain(mib: 32))) else { return }
         XCTAssertEqual(r.decision.demand.pages(ofSize: 2048), 16)
-        XCTAssertTrue(r.logLine.contains("can't be parsed"), r.logLine)
+        XCTAssertTrue(r.logLine.text.contains("can't be parsed"), r.logLine.text)
     }
 
     func testQemuConfThatIsAFifo_doesNotBlock_andIsSaidInTheLog() throws {
@@ -115,7 +115,7 @@ final class LibvirtHostTests: XCTestCase {
         XCTAssertEqual(mkfifo(root + "/etc/libvirt/qemu.conf", 0o600), 0)
         guard let r = report(decide(domain(mib: 32))) else { return }
         XCTAssertEqual(r.decision.demand.pages(ofSize: 2048), 16)
-        XCTAssertTrue(r.logLine.contains("not a regular file"), r.logLine)
+        XCTAssertTrue(r.logLine.text.contains("not a regular file"), r.logLine.text)
     }
 
     func testQemuConfEditedAfterLibvirtdStarted_isSaidInTheLog() throws {
@@ -143,15 +143,15 @@ final class LibvirtHostTests: XCTestCase {
         let xml = domain(mib: 132, cells: cells, machine: "pc-i440fx-5.0")
         guard let unknown = report(decide(xml)) else { return }
         XCTAssertEqual(unknown.decision.demand.pages(ofSize: 2048), 68)
-        XCTAssertTrue(unknown.logLine.contains("counted the larger"), unknown.logLine)
+        XCTAssertTrue(unknown.logLine.text.contains("counted the larger"), unknown.logLine.text)
         let caps = try String(contentsOfFile: fixtureRoot("one-node-2m") + "/../../libvirt/qemu-caps-x86_64.xml", encoding: .utf8)
         // libvirt names the file after the SHA-256 of the emulator's path; another file is not read.
         try put(caps.replacingOccurrences(of: "numaMemSupported='yes'", with: ""), at: "/var/cache/libvirt/qemu/capabilities/0123.xml")
-        XCTAssertTrue(report(decide(xml))?.logLine.contains("counted the larger") == true)
+        XCTAssertTrue(report(decide(xml))?.logLine.text.contains("counted the larger") == true)
         try put(caps, at: "/var/cache/libvirt/qemu/capabilities/926803a9278e445ec919c2b6cbd8c1c449c75b26dcb1686b774314180376c725.xml")
         guard let known = report(decide(xml)) else { return }
         XCTAssertEqual(known.decision.demand.pages(ofSize: 2048), 66)
-        XCTAssertFalse(known.logLine.contains("assumed"), known.logLine)
+        XCTAssertFalse(known.logLine.text.contains("assumed"), known.logLine.text)
     }
 
     // MARK: class 4: confinement on 2- and 8-node hosts
