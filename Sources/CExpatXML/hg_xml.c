@@ -277,6 +277,12 @@ static void XMLCALL on_text(void *data, const XML_Char *s, int len) {
     if (!append(&p->text, s, (size_t)len)) FAIL(p, HG_XML_NO_MEMORY, "out of memory");
 }
 
+static void XMLCALL on_namespace(void *data, const XML_Char *prefix, const XML_Char *uri) {
+    (void)prefix;
+    if (uri && strlen(uri) > HG_XML_MAX_NAME_BYTES)
+        FAIL((parse *)data, HG_XML_LIMIT, "a namespace URI longer than %u bytes", HG_XML_MAX_NAME_BYTES);
+}
+
 static void XMLCALL on_doctype(void *data, const XML_Char *name, const XML_Char *sysid, const XML_Char *pubid,
                                int has_internal_subset) {
     (void)name, (void)sysid, (void)pubid, (void)has_internal_subset;
@@ -450,6 +456,7 @@ hg_xml_doc *hg_xml_parse(const char *buf, size_t len, hg_xml_error *error) {
     XML_SetUserData(p.parser, &p);
     XML_SetElementHandler(p.parser, on_start, on_end);
     XML_SetCharacterDataHandler(p.parser, on_text);
+    XML_SetStartNamespaceDeclHandler(p.parser, on_namespace);
     XML_SetStartDoctypeDeclHandler(p.parser, on_doctype);
     XML_SetEntityDeclHandler(p.parser, on_entity_decl);
     XML_SetSkippedEntityHandler(p.parser, on_skipped_entity);
