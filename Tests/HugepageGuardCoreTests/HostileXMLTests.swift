@@ -71,7 +71,7 @@ final class HostileXMLTests: XCTestCase {
     func testDoctype_isRefusedWithItsLine() {
         let xml = "<?xml version='1.0'?>\n<!DOCTYPE domain>\n" + domainXML()
         assertForbidden(refusal(xml), mentions: "DOCTYPE", line: 2)
-        XCTAssertTrue("\(refusal(xml)!)".contains("line 2"))
+        XCTAssertTrue(refusal(xml).map { "\($0)" }?.contains("line 2") == true)
     }
 
     func testBillionLaughs_isRefusedAtItsDoctype() {
@@ -187,7 +187,7 @@ final class HostileXMLTests: XCTestCase {
         XCTAssertEqual(refusal(bytes: bytes), .tooLarge(bytes: bytes.count, limit: 16 * 1024 * 1024))
         let xml = String(decoding: bytes, as: UTF8.self)
         XCTAssertEqual(refusal(xml), .tooLarge(bytes: bytes.count, limit: 16 * 1024 * 1024))
-        XCTAssertTrue("\(refusal(xml)!)".contains("16 MiB"))
+        XCTAssertTrue(refusal(xml).map { "\($0)" }?.contains("16 MiB") == true)
     }
 
     func testParseEntry_enforcesTheSizeItself() {
