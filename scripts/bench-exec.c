@@ -7,7 +7,8 @@
  *
  * With BENCH_CPU=1 in the environment it reports the child's CPU time (user + system, from
  * wait4) instead of the wall-clock time around spawn and wait: on a loaded machine that
- * leaves out the time the child waited for a CPU.
+ * leaves out the time the child waited for a CPU. With BENCH_RSS=1 it prints a fourth
+ * figure: the largest peak resident set size of any run, in KiB.
  */
 #include <fcntl.h>
 #include <spawn.h>
@@ -26,6 +27,7 @@ static int cmp(const void *a, const void *b) {
 }
 
 static int cpu_time;
+static long max_rss_kib;
 
 static double run_once(const char *input, char **argv) {
     posix_spawn_file_actions_t fa;
@@ -43,6 +45,7 @@ static double run_once(const char *input, char **argv) {
     clock_gettime(CLOCK_MONOTONIC, &t1);
     posix_spawn_file_actions_destroy(&fa);
     if (!WIFEXITED(status)) { fprintf(stderr, "%s did not exit normally\n", argv[0]); exit(2); }
+    if (ru.ru_maxrss > max_rss_kib) max_rss_kib = ru.ru_maxrss;
     if (cpu_time)
         return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
     return (t1.tv_sec - t0.tv_sec) * 1e6 + (t1.tv_nsec - t0.tv_nsec) / 1e3;
@@ -58,6 +61,10 @@ int main(int argc, char **argv) {
     for (int i = 0; i < warmup; i++) run_once(input, argv + 4);
     for (int i = 0; i < runs; i++) t[i] = run_once(input, argv + 4);
     qsort(t, runs, sizeof(double), cmp);
-    printf("%.0f %.0f %.0f\n", t[runs / 2], t[runs / 10], t[runs * 9 / 10]);
+    const char *rss = getenv("BENCH_RSS");
+    if (rss && rss[0] == '1')
+        printf("%.0f %.0f %.0f %ld\n", t[runs / 2], t[runs / 10], t[runs * 9 / 10], max_rss_kib);
+    else
+        printf("%.0f %.0f %.0f\n", t[runs / 2], t[runs / 10], t[runs * 9 / 10]);
     return 0;
 }
