@@ -109,6 +109,7 @@ typedef struct {
     uint32_t *names;
     size_t names_cap, names_used;
 
+    size_t namespace_declarations;
     open_element open[HG_XML_MAX_DEPTH];
     unsigned depth;
 } parse;
@@ -279,8 +280,11 @@ static void XMLCALL on_text(void *data, const XML_Char *s, int len) {
 
 static void XMLCALL on_namespace(void *data, const XML_Char *prefix, const XML_Char *uri) {
     (void)prefix;
-    if (uri && strlen(uri) > HG_XML_MAX_NAME_BYTES)
-        FAIL((parse *)data, HG_XML_LIMIT, "a namespace URI longer than %u bytes", HG_XML_MAX_NAME_BYTES);
+    parse *p = data;
+    if (++p->namespace_declarations > HG_XML_MAX_NAMESPACE_DECLARATIONS)
+        FAIL(p, HG_XML_LIMIT, "more than %u namespace declarations", HG_XML_MAX_NAMESPACE_DECLARATIONS);
+    else if (uri && strlen(uri) > HG_XML_MAX_NAME_BYTES)
+        FAIL(p, HG_XML_LIMIT, "a namespace URI longer than %u bytes", HG_XML_MAX_NAME_BYTES);
 }
 
 static void XMLCALL on_doctype(void *data, const XML_Char *name, const XML_Char *sysid, const XML_Char *pubid,
@@ -347,16 +351,32 @@ static unsigned long line_of(const char *buf, size_t offset) {
 
 static int is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
+/* Where the input is split between calls to XML_Parse, and the most splits: feeding expat
+ * a piece at a time keeps its copy of the input to about FEED_BYTES instead of the whole
+ * document. Splits fall only between markup, never inside a tag, comment, PI or CDATA
+ * section: expat 2.5 rescans a token cut in two from its start at every call. */
+#define FEED_BYTES (1024u * 1024u)
+#define MAX_CUTS (HG_XML_MAX_INPUT_BYTES / FEED_BYTES + 1)
+
 /* Before expat: one linear pass over the tags that enforces the per-tag limits (attributes
  * per element, name and attribute value lengths), so a tag past them is refused before
  * expat spends time on it (expat builds a start tag's attributes in full before any
  * callback sees them). It skips comments, CDATA sections and processing instructions, and
  * stops at the first thing a well-formed document can't have there, or at a DOCTYPE:
  * expat refuses those where they stand, and nothing after them is parsed. Returns the
- * offset of a tag past a limit, or len, with *what saying which limit. */
-static size_t prescan(const char *s, size_t len, const char **what) {
+ * offset of a tag past a limit, or len, with *what saying which limit; fills cuts with
+ * where to split the input for expat. */
+static size_t prescan(const char *s, size_t len, const char **what, size_t *cuts, size_t *ncuts) {
     const char *end = s + len, *q = s;
-    size_t name_bytes = 0;
+    size_t name_bytes = 0, last_cut = 0;
+    *ncuts = 0;
+/* After a complete tag, comment, PI or CDATA section ending just before p: a place to split
+ * the input for expat if the last split is FEED_BYTES back. */
+#define CUT(p)                                                                  \
+    do {                                                                        \
+        size_t at_ = (size_t)((p) - s);                                         \
+        if (at_ - last_cut >= FEED_BYTES && *ncuts < MAX_CUTS) cuts[(*ncuts)++] = last_cut = at_; \
+    } while (0)
     while ((q = memchr(q, '<', (size_t)(end - q))) != NULL) {
         const char *tag = q++;
         size_t rest = (size_t)(end - q);
@@ -369,6 +389,7 @@ static size_t prescan(const char *s, size_t len, const char **what) {
         if (close) {
             q = memmem(q, rest, close, strlen(close));
             if (!q) return len;
+            CUT(q + strlen(close));
             continue;
         }
         if (q < end && *q == '/') q++;
@@ -380,6 +401,7 @@ static size_t prescan(const char *s, size_t len, const char **what) {
         if (name > s && name[-1] == '/') { /* an end tag */
             q = memchr(q, '>', (size_t)(end - q));
             if (!q) return len;
+            CUT(q + 1);
             continue;
         }
         for (size_t count = 0;; count++) {
@@ -403,8 +425,11 @@ static size_t prescan(const char *s, size_t len, const char **what) {
             if ((size_t)(q - value) > HG_XML_MAX_ATTRIBUTE_VALUE_BYTES) { *what = "value"; return (size_t)(tag - s); }
             q++;
         }
+        if (*q == '/' && q + 1 < end && q[1] == '>') q++;
+        if (*q == '>') CUT(q + 1);
     }
     return len;
+#undef CUT
 }
 
 static void free_parse(parse *p) {
@@ -418,6 +443,10 @@ static void free_parse(parse *p) {
 hg_xml_doc *hg_xml_parse(const char *buf, size_t len, hg_xml_error *error) {
     memset(error, 0, sizeof *error);
     parse p = {.error = error};
+    if (len == 0 || !buf) {
+        fail_at(&p, HG_XML_MALFORMED, 0, "the document is empty");
+        return NULL;
+    }
     if (len > HG_XML_MAX_INPUT_BYTES) {
         fail_at(&p, HG_XML_TOO_LARGE, 0, "%zu bytes, more than the %u MiB limit", len,
                 HG_XML_MAX_INPUT_BYTES / (1024u * 1024u));
@@ -430,7 +459,8 @@ hg_xml_doc *hg_xml_parse(const char *buf, size_t len, hg_xml_error *error) {
         return NULL;
     }
     const char *what = "";
-    size_t over = prescan(buf, len, &what);
+    size_t cuts[MAX_CUTS], ncuts = 0;
+    size_t over = prescan(buf, len, &what, cuts, &ncuts);
     if (over < len) {
         unsigned long line = line_of(buf, over);
         if (strcmp(what, "attributes") == 0)
@@ -463,8 +493,13 @@ hg_xml_doc *hg_xml_parse(const char *buf, size_t len, hg_xml_error *error) {
     XML_SetExternalEntityRefHandler(p.parser, on_external_entity);
     XML_SetParamEntityParsing(p.parser, XML_PARAM_ENTITY_PARSING_NEVER);
 
-    /* One call with the whole document: expat 2.5 rescans a token split across calls. */
-    enum XML_Status status = XML_Parse(p.parser, buf, (int)len, XML_TRUE);
+    enum XML_Status status = XML_STATUS_OK;
+    size_t from = 0;
+    for (size_t i = 0; i <= ncuts && status == XML_STATUS_OK; i++) {
+        size_t to = i < ncuts ? cuts[i] : len;
+        status = XML_Parse(p.parser, buf + from, (int)(to - from), i == ncuts);
+        from = to;
+    }
     if (status != XML_STATUS_OK && !p.failed) {
         enum XML_Error code = XML_GetErrorCode(p.parser);
         unsigned long line = (unsigned long)XML_GetCurrentLineNumber(p.parser);

@@ -250,6 +250,13 @@ final class HostileXMLTests: XCTestCase {
         assertOverLimit(refusal(withMetadata("<a xmlns:p='\(uri)'/>")), mentions: "namespace URI longer than 1024 bytes")
     }
 
+    func testNamespaceDeclarations_areLimited() {
+        let ok = String(repeating: "<x:a xmlns:x='urn:x'/>", count: 4000)
+        XCTAssertNotNil(spec(withMetadata(ok)))
+        let many = String(repeating: "<x:a xmlns:x='urn:x'/>", count: 4097)
+        assertOverLimit(refusal(withMetadata(many)), mentions: "more than 4096 namespace declarations")
+    }
+
     func testNamesInAllTags_areLimitedTo4MiB() {
         let name = String(repeating: "n", count: 1000)
         let many = String(repeating: "<\(name)/>", count: 4200)

@@ -55,6 +55,32 @@ final class XMLReaderTests: XCTestCase {
         XCTAssertEqual(r.text, "web1<&\n")
     }
 
+    func testLargeDocument_fedToExpatInPieces_readsWhole() {
+        // Past a MiB the input reaches expat in pieces split between tags; every element,
+        // attribute and text must come through as if it had been read at once.
+        var xml = "<d>"
+        var expected = ""
+        for i in 0..<40_000 {
+            let t = "t\(i)"
+            switch i % 4 {
+            case 0: xml += "<e i='\(i)' v='\(String(repeating: "v", count: i % 50))'>\(t)</e>"
+            case 1: xml += "<e i='\(i)'><![CDATA[\(t)]]><!-- \(String(repeating: "c", count: 90)) --></e>"
+            case 2: xml += "<e i='\(i)'>\(t)&amp;</e>\n"
+            default: xml += "<e i='\(i)'><?pi \(String(repeating: "p", count: 70))?>\(t)</e>"
+            }
+            expected += t + (i % 4 == 2 ? "&" : "")
+            if i % 4 == 2 { expected += "\n" }
+        }
+        xml += "</d>"
+        XCTAssertGreaterThan(xml.utf8.count, 2 * 1024 * 1024)
+        guard let r = root(xml) else { return }
+        let elements = r.children("e")
+        guard elements.count == 40_000 else { return XCTFail("\(elements.count) elements read of 40000") }
+        XCTAssertEqual(elements.map { $0["i"] }, (0..<40_000).map { String($0) })
+        XCTAssertEqual(elements[39_996]["v"], String(repeating: "v", count: 39_996 % 50))
+        XCTAssertEqual(r.text, expected)
+    }
+
     func testText_keepsNonASCII() {
         guard let r = root("<d>\u{00E9}t\u{00E9} \u{1F600}</d>") else { return }
         XCTAssertEqual(r.text, "\u{00E9}t\u{00E9} \u{1F600}")

@@ -40,6 +40,7 @@
 #define HG_XML_MAX_ATTRIBUTES 250000u                         /* attributes in the document */
 #define HG_XML_MAX_NAME_BYTES 1024u                           /* one element or attribute name, or a namespace URI */
 #define HG_XML_MAX_DISTINCT_NAMES 4096u                       /* different names and namespace URIs */
+#define HG_XML_MAX_NAMESPACE_DECLARATIONS 4096u               /* xmlns and xmlns:prefix attributes in the document */
 #define HG_XML_MAX_NAME_BYTES_IN_TAGS (4u * 1024u * 1024u)    /* all names in all tags, end tags included */
 #define HG_XML_MAX_DEPTH 256u                                 /* elements nested in each other (libxml2's default too) */
 #define HG_XML_MAX_TEXT_BYTES (1024u * 1024u)                 /* text directly inside one element (CDATA included) */
