@@ -368,7 +368,7 @@ static int is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == 
  * where to split the input for expat. */
 static size_t prescan(const char *s, size_t len, const char **what, size_t *cuts, size_t *ncuts) {
     const char *end = s + len, *q = s;
-    size_t name_bytes = 0, last_cut = 0;
+    size_t name_bytes = 0, value_bytes = 0, last_cut = 0;
     *ncuts = 0;
 /* After a complete tag, comment, PI or CDATA section ending just before p: a place to split
  * the input for expat if the last split is FEED_BYTES back. */
@@ -423,6 +423,8 @@ static size_t prescan(const char *s, size_t len, const char **what, size_t *cuts
             q = memchr(q, value[-1], (size_t)(end - q));
             if (!q) return len;
             if ((size_t)(q - value) > HG_XML_MAX_ATTRIBUTE_VALUE_BYTES) { *what = "value"; return (size_t)(tag - s); }
+            value_bytes += (size_t)(q - value);
+            if (value_bytes > HG_XML_MAX_VALUE_BYTES_IN_TAGS) { *what = "values"; return (size_t)(tag - s); }
             q++;
         }
         if (*q == '/' && q + 1 < end && q[1] == '>') q++;
@@ -468,6 +470,9 @@ hg_xml_doc *hg_xml_parse(const char *buf, size_t len, hg_xml_error *error) {
         else if (strcmp(what, "names") == 0)
             fail_at(&p, HG_XML_LIMIT, line, "more than %u MiB of element and attribute names in tags",
                     HG_XML_MAX_NAME_BYTES_IN_TAGS / (1024u * 1024u));
+        else if (strcmp(what, "values") == 0)
+            fail_at(&p, HG_XML_LIMIT, line, "more than %u MiB of attribute values in tags",
+                    HG_XML_MAX_VALUE_BYTES_IN_TAGS / (1024u * 1024u));
         else if (strcmp(what, "value") == 0)
             fail_at(&p, HG_XML_LIMIT, line, "an attribute value longer than %u bytes", HG_XML_MAX_ATTRIBUTE_VALUE_BYTES);
         else

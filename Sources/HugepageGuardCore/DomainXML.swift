@@ -26,12 +26,12 @@ public enum DomainXMLError: Error, Equatable, CustomStringConvertible {
         }
     }
 
-    init(_ error: XMLReadError) {
+    init(_ error: XMLReadError, size: Int) {
         switch error.kind {
         case .malformed: self = .malformed(line: error.line, message: error.message)
         case .forbidden: self = .forbidden(line: error.line, message: error.message)
         case .limit: self = .overLimit(line: error.line, message: error.message)
-        case .tooLarge: self = .tooLarge(bytes: 0, limit: XMLDocument.maxInputBytes)
+        case .tooLarge: self = .tooLarge(bytes: size, limit: XMLDocument.maxInputBytes)
         case .noMemory: self = .outOfMemory
         }
     }
@@ -45,7 +45,7 @@ extension DomainSpec {
         if size == 0 { throw .malformed(line: 0, message: "the document is empty") }
         if size > XMLDocument.maxInputBytes { throw .tooLarge(bytes: size, limit: XMLDocument.maxInputBytes) }
         let document: XMLDocument
-        do { document = try XMLDocument.parse(xml) } catch { throw DomainXMLError(error) }
+        do { document = try XMLDocument.parse(xml) } catch { throw DomainXMLError(error, size: size) }
         try self.init(root: document.root)
     }
 
@@ -55,7 +55,7 @@ extension DomainSpec {
         if bytes.isEmpty { throw .malformed(line: 0, message: "the document is empty") }
         if bytes.count > XMLDocument.maxInputBytes { throw .tooLarge(bytes: bytes.count, limit: XMLDocument.maxInputBytes) }
         let document: XMLDocument
-        do { document = try XMLDocument.parse(bytes) } catch { throw DomainXMLError(error) }
+        do { document = try XMLDocument.parse(bytes) } catch { throw DomainXMLError(error, size: bytes.count) }
         try self.init(root: document.root)
     }
 

@@ -274,6 +274,13 @@ final class HostileXMLTests: XCTestCase {
         assertOverLimit(refusal(withMetadata("<a v='\(value)v'/>")), mentions: "attribute value longer than")
     }
 
+    func testAttributeValuesInAllTags_areLimitedTo4MiB() {
+        let value = String(repeating: "v", count: 1000)
+        XCTAssertNotNil(spec(withMetadata(String(repeating: "<a v='\(value)'/>", count: 4000))))
+        assertOverLimit(refusal(withMetadata(String(repeating: "<a v='\(value)'/>", count: 4200))),
+                        mentions: "4 MiB of attribute values")
+    }
+
     func testTextInOneElement_isLimitedButNotAcrossElements() {
         let text = String(repeating: "t", count: 1024 * 1024)
         XCTAssertNotNil(spec(withMetadata("<a>\(text)</a><b>\(text)</b>")))

@@ -22,18 +22,20 @@
  *   - anything expat finds not well-formed, trailing content after the root element
  *     included;
  *   - any of the limits below.
- * No external entity, DTD or XInclude is ever loaded: expat opens no file itself, no
- * external-entity handler is installed, parameter entities are never parsed, and
- * XInclude is not part of expat at all. Nothing is printed: every problem comes back in
- * hg_xml_error.
+ * No external entity, DTD or XInclude is ever loaded: expat opens no file itself, the
+ * external-entity handler refuses every external entity, parameter entities are never
+ * parsed, and XInclude is not part of expat at all (an xi:include is an ordinary element).
+ * Nothing is printed: every problem comes back in hg_xml_error.
  */
 #include <stddef.h>
 #include <stdint.h>
 
 /* The limits, each far above any domain libvirt writes: a large domain is a few hundred
  * elements with a hundred-odd different names, and tens of KiB. Past one, the document is
- * refused with the limit named. Together they keep any input of up to 16 MiB to well under
- * 100 ms and 64 MiB (expat's costs grow with names: the name limits bound them). */
+ * refused with the limit named. They bound the work on any input of up to 16 MiB: expat's
+ * cost per byte is highest in names, attribute values and namespace declarations, hence
+ * limits on those; the per-tag limits are checked in one pass before expat starts. BENCHMARKS.md has
+ * the measured worst cases. */
 #define HG_XML_MAX_INPUT_BYTES 16777216u                      /* the whole document: 16 MiB */
 #define HG_XML_MAX_ELEMENTS 200000u                           /* elements in the document */
 #define HG_XML_MAX_ATTRIBUTES_PER_ELEMENT 256u                /* attributes (namespace declarations included) on one element */
@@ -45,8 +47,10 @@
 #define HG_XML_MAX_DEPTH 256u                                 /* elements nested in each other (libxml2's default too) */
 #define HG_XML_MAX_TEXT_BYTES (1024u * 1024u)                 /* text directly inside one element (CDATA included) */
 #define HG_XML_MAX_ATTRIBUTE_VALUE_BYTES (1024u * 1024u)      /* one attribute value, as written */
-/* expat's own allocations during one parse: its copy of the input (grown by doubling, so
- * up to twice the input) plus its working memory. */
+#define HG_XML_MAX_VALUE_BYTES_IN_TAGS (4u * 1024u * 1024u)   /* all attribute values, as written */
+/* expat's own allocations during one parse, a backstop behind the limits above: its copy
+ * of the input (fed a MiB at a time, but one token is copied whole, in a buffer grown by
+ * doubling) plus its working memory. */
 #define HG_XML_MAX_PARSER_MEMORY (2u * HG_XML_MAX_INPUT_BYTES + 16u * 1024u * 1024u)
 
 #define HG_XML_NONE 0xFFFFFFFFu
