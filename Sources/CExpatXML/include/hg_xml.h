@@ -44,7 +44,7 @@
 #define HG_XML_MAX_DISTINCT_NAMES 4096u                       /* different names and namespace URIs */
 #define HG_XML_MAX_NAMESPACE_DECLARATIONS 4096u               /* xmlns and xmlns:prefix attributes in the document */
 #define HG_XML_MAX_NAME_BYTES_IN_TAGS (4u * 1024u * 1024u)    /* all names in all tags, end tags included */
-#define HG_XML_MAX_DEPTH 256u                                 /* elements nested in each other (libxml2's default too) */
+#define HG_XML_MAX_DEPTH 256u                                 /* elements nested in each other (libvirt parses with libxml2, which stops at about the same depth) */
 #define HG_XML_MAX_TEXT_BYTES (1024u * 1024u)                 /* text directly inside one element (CDATA included) */
 #define HG_XML_MAX_ATTRIBUTE_VALUE_BYTES (1024u * 1024u)      /* one attribute value, as written */
 #define HG_XML_MAX_VALUE_BYTES_IN_TAGS (4u * 1024u * 1024u)   /* all attribute values, as written */
