@@ -13,16 +13,16 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
-        // libxml2, the parser libvirt itself uses for domain XML, behind a small C API that
-        // loads it on first use (see include/hg_xml.h). Needs libxml2-dev's headers.
-        .target(name: "CLibXML2", cSettings: [.unsafeFlags(["-I/usr/include/libxml2"])]),
+        // Domain XML through Debian's libexpat into a small read-only tree, with the limits
+        // and refusals of include/hg_xml.h. Needs libexpat1-dev.
+        .target(name: "CExpatXML", linkerSettings: [.linkedLibrary("expat")]),
         // libvirt's C API. Only HugepageGuardLibvirt may import it.
         .systemLibrary(name: "CLibvirt", pkgConfig: "libvirt",
                        providers: [.apt(["libvirt-dev"])]),
 
         // Pure core: XML -> demand, sysfs text -> pool, decision, ledger model, config.
         // No file, process or network I/O. Foundation-free so the hook starts fast.
-        .target(name: "HugepageGuardCore", dependencies: ["CLibXML2"]),
+        .target(name: "HugepageGuardCore", dependencies: ["CExpatXML"]),
 
         // Thin adapters: sysfs/mounts under a root, the flock'd ledger, config file, syslog.
         .target(name: "HugepageGuardHost", dependencies: ["HugepageGuardCore"]),

@@ -1,46 +1,62 @@
-import CLibXML2
-
 /// Why a domain XML could not be read. Each case names the element and what was wrong.
 public enum DomainXMLError: Error, Equatable, CustomStringConvertible {
-    case parserUnavailable(String)
     case malformed(line: Int, message: String)
+    /// Well-formed, but holding what libvirt never writes in domain XML: a DOCTYPE, an entity.
+    case forbidden(line: Int, message: String)
+    /// Past one of the XML reader's limits (Sources/CExpatXML/include/hg_xml.h).
+    case overLimit(line: Int, message: String)
+    case tooLarge(bytes: Int, limit: Int)
+    case outOfMemory
     case notADomain(root: String)
     case missing(element: String)
     case invalid(element: String, value: String, reason: String)
 
     public var description: String {
         switch self {
-        case let .parserUnavailable(why): return "cannot load libxml2 to read the domain XML: \(why)"
         case let .malformed(line, message): return "domain XML is not well-formed (line \(line)): \(message)"
+        case let .forbidden(line, message): return "domain XML line \(line) has \(message)"
+        case let .overLimit(line, message):
+            return "domain XML goes past a limit at line \(line): \(message) (no libvirt domain comes near it)"
+        case let .tooLarge(bytes, limit):
+            return "domain XML is \(bytes) bytes, more than the \(limit >> 20) MiB hugepage-guard reads"
+        case .outOfMemory: return "out of memory reading the domain XML"
         case let .notADomain(root): return "expected a <domain> document, found <\(root)>"
         case let .missing(element): return "domain XML has no \(element)"
         case let .invalid(element, value, reason): return "domain XML \(element) has '\(value)': \(reason)"
         }
     }
+
+    init(_ error: XMLReadError, size: Int) {
+        switch error.kind {
+        case .malformed: self = .malformed(line: error.line, message: error.message)
+        case .forbidden: self = .forbidden(line: error.line, message: error.message)
+        case .limit: self = .overLimit(line: error.line, message: error.message)
+        case .tooLarge: self = .tooLarge(bytes: size, limit: XMLDocument.maxInputBytes)
+        case .noMemory: self = .outOfMemory
+        }
+    }
 }
 
 extension DomainSpec {
-    /// Parses a libvirt domain XML document with libxml2. Nothing of libxml2 outlives the call.
+    /// Parses a libvirt domain XML document. What the reader refuses (a DOCTYPE, entities,
+    /// more than 16 MiB, ...) is listed in Sources/CExpatXML/include/hg_xml.h.
     public init(xml: String) throws(DomainXMLError) {
-        let bytes = Array(xml.utf8)
+        let size = xml.utf8.count
+        if size == 0 { throw .malformed(line: 0, message: "the document is empty") }
+        if size > XMLDocument.maxInputBytes { throw .tooLarge(bytes: size, limit: XMLDocument.maxInputBytes) }
+        let document: XMLDocument
+        do { document = try XMLDocument.parse(xml) } catch { throw DomainXMLError(error, size: size) }
+        try self.init(root: document.root)
+    }
+
+    /// The same, from the bytes as read: bytes that are not UTF-8 are refused, where a
+    /// `String` would already have replaced them.
+    public init(xml bytes: [UInt8]) throws(DomainXMLError) {
         if bytes.isEmpty { throw .malformed(line: 0, message: "the document is empty") }
-        var line: Int32 = 0
-        var message = [CChar](repeating: 0, count: 512)
-        let doc = bytes.withUnsafeBufferPointer { buf in
-            buf.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buf.count) {
-                hg_xml_parse($0, Int32(buf.count), &line, &message, message.count)
-            }
-        }
-        guard let doc else {
-            let text = String(cString: message).trimmingCharacters(in: " \n")
-            if line < 0 { throw .parserUnavailable(text) }
-            throw .malformed(line: Int(line), message: text)
-        }
-        defer { hg_xml_free_doc(doc) }
-        guard let root = hg_xml_root(doc).map(XMLElement.init) else {
-            throw .malformed(line: 0, message: "no root element")
-        }
-        try self.init(root: root)
+        if bytes.count > XMLDocument.maxInputBytes { throw .tooLarge(bytes: bytes.count, limit: XMLDocument.maxInputBytes) }
+        let document: XMLDocument
+        do { document = try XMLDocument.parse(bytes) } catch { throw DomainXMLError(error, size: bytes.count) }
+        try self.init(root: document.root)
     }
 
     private init(root: XMLElement) throws(DomainXMLError) {
@@ -263,38 +279,7 @@ private func parseMode(_ text: String?, element: String) throws(DomainXMLError) 
     return mode
 }
 
-/// A borrowed libxml2 element, valid only while its document lives.
-private struct XMLElement {
-    let node: OpaquePointer
-
-    var name: String { String(cString: hg_xml_name(node)) }
-    var namespace: String? { hg_xml_namespace(node).map { String(cString: $0) } }
-
-    var elements: [XMLElement] {
-        var out: [XMLElement] = []
-        var cur = hg_xml_first_element(node)
-        while let c = cur {
-            out.append(XMLElement(node: c))
-            cur = hg_xml_next_element(c)
-        }
-        return out
-    }
-
-    func children(_ name: String) -> [XMLElement] { elements.filter { $0.name == name } }
-    func child(_ name: String) -> XMLElement? { elements.first { $0.name == name } }
-
-    subscript(attribute: String) -> String? {
-        guard let value = hg_xml_attribute(node, attribute) else { return nil }
-        defer { hg_xml_free(value) }
-        return String(cString: value)
-    }
-
-    var text: String {
-        guard let content = hg_xml_content(node) else { return "" }
-        defer { hg_xml_free(content) }
-        return String(cString: content)
-    }
-
+extension XMLElement {
     /// An element like `<memory unit='MiB'>512</memory>`, in KiB.
     func size(element: String) throws(DomainXMLError) -> UInt64 {
         try parseSize(text, unit: self["unit"], element: element)
