@@ -3,7 +3,6 @@ import PackageDescription
 
 let package = Package(
     name: "hugepage-guard",
-    platforms: [.macOS(.v13)],
     products: [
         .executable(name: "hugepage-guard-hook", targets: ["hugepage-guard-hook"]),
         .executable(name: "hugepage-guard", targets: ["hugepage-guard"]),
@@ -29,8 +28,7 @@ let package = Package(
 
         // The one module that imports libvirt.
         .target(name: "HugepageGuardLibvirt",
-                dependencies: ["HugepageGuardCore", "CLibvirt",
-                               .product(name: "Logging", package: "swift-log")]),
+                dependencies: ["HugepageGuardCore", "CLibvirt"]),
 
         // The agent's logic: reconciliation and metrics (pure), event handling, the run loop.
         .target(name: "HugepageGuardAgent",
@@ -50,7 +48,7 @@ let package = Package(
         .testTarget(name: "HugepageGuardCoreTests", dependencies: ["HugepageGuardCore"]),
         .testTarget(name: "HugepageGuardHostTests", dependencies: ["HugepageGuardHost", "HugepageGuardCore"]),
         .testTarget(name: "HugepageGuardAgentTests", dependencies: ["HugepageGuardAgent", "HugepageGuardCore", "HugepageGuardLibvirt"]),
-        .testTarget(name: "HugepageGuardLibvirtTests", dependencies: ["HugepageGuardLibvirt", "HugepageGuardCore"]),
+        .testTarget(name: "HugepageGuardLibvirtTests", dependencies: ["HugepageGuardLibvirt"]),
         // Runs the built executables: argv + stdin fixture -> exit status, stderr, ledger, log.
         .testTarget(name: "HookBinaryTests", dependencies: ["HugepageGuardCore"]),
     ]

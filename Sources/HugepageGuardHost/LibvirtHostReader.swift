@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import HugepageGuardCore
 
 /// Reads what libvirt itself will do on this host: its qemu.conf, its QEMU capabilities
