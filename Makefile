@@ -3,13 +3,15 @@
 #   make demo        set up this host and show the guard refusing a VM (README, first command)
 #   make test        every test: unit tests plus the real-libvirtd/QEMU integration tests
 #   make test-deb    the Debian package tests in a debootstrap'd chroot (CI runs these too)
+#   make test-multinode  the per-node scenarios on a real 2- and 4-node kernel, in a QEMU/TCG
+#                    guest (CI runs it after make test); one: make test-multinode SCENARIO=name
 #   make deb         build hugepage-guard_<version>_amd64.deb
 #   make bench       write BENCHMARKS.md
 
 SWIFT_RELEASE_FLAGS := -c release --static-swift-stdlib
 BIN := $(shell swift build $(SWIFT_RELEASE_FLAGS) --show-bin-path 2>/dev/null)
 
-.PHONY: all build test test-unit test-integration test-deb deb demo bench setup clean
+.PHONY: all build test test-unit test-integration test-deb test-multinode deb demo bench setup clean
 
 all: build
 
@@ -30,6 +32,9 @@ test: setup test-unit test-integration
 
 test-deb: deb
 	Tests/Packaging/run
+
+test-multinode: build
+	HUGEPAGE_GUARD_BIN=$(BIN) Tests/MultiNode/run $(if $(NODES),--nodes $(NODES)) $(SCENARIO)
 
 deb:
 	packaging/build-deb

@@ -321,10 +321,11 @@ def preferred_on_a_full_node_is_admitted(run):
 
 @scenario(needs="accuracy")
 def preferred_memnode_under_global_strict_counts_and_lands_on_the_global_nodes(run):
-    """<memory mode='strict' nodeset='1'/> with <memnode cellid='0' mode='preferred' nodeset='0'/>:
-    libvirt confines QEMU to node 1 through cpuset.mems, so the cell's pages come from node 1
-    only. The guard must count them on node 1 (check --json), refuse when node 1 can't hold
-    them although node 0 could, and admit when it can."""
+    """<memory mode='strict' nodeset='1'/> with <memnode cellid='0' mode='preferred' nodeset='0-1'/>:
+    libvirt confines QEMU to node 1 through cpuset.mems, and the kernel intersects the
+    memnode's nodes with it, so the cell's pages come from node 1 only. The guard must count
+    them on node 1 (check --json), refuse when node 1 can't hold them although node 0 could
+    (QEMU would fail: "unable to map backing store"), and admit when it can."""
     xml = "preferred-memnode-under-strict.xml"
     rc, report = guard_check(xml)
     demand = report.get("demand") if isinstance(report, dict) else None
@@ -350,6 +351,27 @@ def preferred_memnode_under_global_strict_counts_and_lands_on_the_global_nodes(r
     run.note("taken per node %s; cpuset.mems %s" % (taken, cpuset_mems_of(name)))
     run.expect(taken == {0: 0, 1: 32}, "the pages did not land on node 1 only: %s" % taken)
     virsh("destroy", name)
+
+
+@scenario()
+def a_preferred_memnode_outside_the_global_strict_nodes_fails_in_qemu(run):
+    """A fact for the model, with the guard passive (policy = off): a memnode preferring node 0
+    under a global strict nodeset of 1 can't start at all, even with room everywhere: the
+    kernel intersects the memnode's nodes with the cgroup's cpuset.mems, finds none, and
+    QEMU's mbind fails ("cannot bind memory to host NUMA nodes")."""
+    write_config("policy = off\n")
+    set_pool(run, {0: 64, 1: 64})
+    xml = domain_xml("preferred-memnode-under-strict.xml", "mn-disjoint-memnode")
+    xml = xml.replace("mode='preferred' nodeset='0-1'", "mode='preferred' nodeset='0'")
+    run.require("nodeset='0'/>" in xml, "could not make the disjoint variant")
+    with open("/tmp/mn-disjoint-memnode.xml", "w") as f:
+        f.write(xml)
+    r = virsh("define", "/tmp/mn-disjoint-memnode.xml")
+    run.require(r.returncode == 0, "define: " + r.stderr)
+    ok, err = start("mn-disjoint-memnode")
+    run.note("virsh start: " + (err or "ok"))
+    run.expect(not ok and "cannot bind memory to host NUMA nodes" in err,
+               "the disjoint memnode did not fail in QEMU's mbind: " + (err or "started"))
 
 
 def cpuset_mems_of(name):
@@ -478,16 +500,21 @@ def fixture_trees_name_only_files_the_real_kernel_has(run):
     for top in ["/sys/kernel/mm/hugepages"] + ["%s/node%d/hugepages" % (NODE_ROOT, n) for n in nodes()]:
         for d, _, files in sorted(os.walk(top)):
             for f in sorted(files):
-                with open(os.path.join(d, f)) as fh:
-                    dump.append("%s\t%s" % (os.path.join(d, f), fh.read().strip()))
+                try:
+                    with open(os.path.join(d, f)) as fh:
+                        dump.append("%s\t%s" % (os.path.join(d, f), fh.read().strip()))
+                except PermissionError:  # write-only, e.g. demote
+                    dump.append("%s\t(write-only)" % os.path.join(d, f))
     for f in ("%s/online" % NODE_ROOT, "%s/possible" % NODE_ROOT):
         with open(f) as fh:
             dump.append("%s\t%s" % (f, fh.read().strip()))
     with open("/proc/mounts") as fh:
-        mounts = [l.strip() for l in fh if " hugetlbfs " in l]
-    dump += ["/proc/mounts\t" + l for l in mounts]
-    with open("/proc/meminfo") as fh:
-        dump += ["/proc/meminfo\t" + l.strip() for l in fh if l.startswith(("Huge", "Hugetlb"))]
+        lines = [l.strip() for l in fh]
+    mounts = [l for l in lines if " hugetlbfs " in l]
+    dump += ["/proc/mounts\t" + l for l in lines if l.split()[2] in ("hugetlbfs", "cgroup", "cgroup2", "sysfs", "proc")]
+    for f in ["/proc/meminfo", "/proc/buddyinfo"] + ["%s/node%d/meminfo" % (NODE_ROOT, n) for n in nodes()]:
+        with open(f) as fh:
+            dump += ["%s\t%s" % (f, l.rstrip("\n")) for l in fh]
     for f in ("/sys/fs/cgroup/cgroup.controllers", "/sys/fs/cgroup/cgroup.subtree_control"):
         with open(f) as fh:
             dump.append("%s\t%s" % (f, fh.read().strip()))
@@ -496,6 +523,8 @@ def fixture_trees_name_only_files_the_real_kernel_has(run):
     here = set(nodes())
     for tree in sorted(os.listdir(SHARE + "/fixtures")):
         root = SHARE + "/fixtures/" + tree
+        if not os.path.isdir(root + "/sys/devices/system/node"):
+            continue
         tree_nodes = {int(x[4:]) for x in os.listdir(root + "/sys/devices/system/node") if re.fullmatch(r"node\d+", x)}
         if len(tree_nodes) < 2 or not tree_nodes <= here:
             continue
