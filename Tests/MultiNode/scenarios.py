@@ -434,7 +434,10 @@ def agent_figures_equal_the_kernel(run, name, expect_domain_pages):
     m = parse_metrics(text)
     kernel = counts()
     used = {n: v["nr"] - v["free"] for n, v in kernel.items()}
-    truth = numa_maps_pages(qemu_pid(name))
+    pid = qemu_pid(name)
+    truth = numa_maps_pages(pid)
+    with open("/proc/%d/numa_maps" % pid) as src, open("%s/numa_maps-%s.txt" % (OUT, name), "w") as dst:
+        dst.write(src.read())
     committed = per_node(m, "hugepage_guard_committed_pages")
     drift = per_node(m, "hugepage_guard_drift_pages")
     run.note("kernel in use per node %s; numa_maps %s; agent committed %s, drift %s" % (used, truth, committed, drift))
