@@ -110,7 +110,7 @@ def set_pool(run, per_node, kb=TWO_MIB):
     return got
 
 
-def virsh(*args, timeout=600):
+def virsh(*args, timeout=300):
     return subprocess.run(["virsh", "-c", URI] + list(args), capture_output=True, text=True, timeout=timeout)
 
 
