@@ -436,8 +436,8 @@ def agent_figures_equal_the_kernel(run, name, expect_domain_pages):
     used = {n: v["nr"] - v["free"] for n, v in kernel.items()}
     pid = qemu_pid(name)
     truth = numa_maps_pages(pid)
-    with open("/proc/%d/numa_maps" % pid) as src, open("%s/numa_maps-%s.txt" % (OUT, name), "w") as dst:
-        dst.write(src.read())
+    # The host as the agent saw it, for the fixture twin of this scenario.
+    dump_host("%s/sysfs-dump-running-%s.txt" % (OUT, name), ["/proc/%d/numa_maps" % pid, "/proc/%d/cmdline" % pid, "/run/libvirt/qemu/%s.pid" % name])
     committed = per_node(m, "hugepage_guard_committed_pages")
     drift = per_node(m, "hugepage_guard_drift_pages")
     run.note("kernel in use per node %s; numa_maps %s; agent committed %s, drift %s" % (used, truth, committed, drift))
@@ -493,12 +493,11 @@ def growth_grows_the_bound_node_only_and_gives_it_back(run):
     run.expect(bool(after), "node 1 was not given back at stop: " + counts_text(counts()))
 
 
-@scenario(nodes=(2, 4))
-def fixture_trees_name_only_files_the_real_kernel_has(run):
-    """Every sysfs file in the multi-node fixture trees exists on the real 2-node kernel, and the
-    fixture's hugetlbfs mount lines are spelled as the kernel spells them. The real tree is
-    dumped to out/sysfs-dump.txt, the source of the fixture captured from this guest."""
-    set_pool(run, {n: 8 * (n + 1) for n in nodes()})
+def dump_host(path, extra=()):
+    """Writes every readable hugepage file, the node list, meminfo, buddyinfo, the proc, sysfs,
+    cgroup and hugetlbfs lines of /proc/mounts, the root cgroup's controllers and the files in
+    `extra` to `path`, one `path<TAB>line` per line (Tests/MultiNode/capture-fixture turns it
+    into a fixture tree). Returns the hugetlbfs lines of /proc/mounts."""
     dump = []
     for top in ["/sys/kernel/mm/hugepages"] + ["%s/node%d/hugepages" % (NODE_ROOT, n) for n in nodes()]:
         for d, _, files in sorted(os.walk(top)):
@@ -513,16 +512,29 @@ def fixture_trees_name_only_files_the_real_kernel_has(run):
             dump.append("%s\t%s" % (f, fh.read().strip()))
     with open("/proc/mounts") as fh:
         lines = [l.strip() for l in fh]
-    mounts = [l for l in lines if " hugetlbfs " in l]
     dump += ["/proc/mounts\t" + l for l in lines if l.split()[2] in ("hugetlbfs", "cgroup", "cgroup2", "sysfs", "proc")]
-    for f in ["/proc/meminfo", "/proc/buddyinfo"] + ["%s/node%d/meminfo" % (NODE_ROOT, n) for n in nodes()]:
+    # libvirtd makes <mount>/libvirt/qemu in each hugetlbfs it found at start; a fixture keeps
+    # the directory with an empty .keep file.
+    for l in lines:
+        if l.split()[2] == "hugetlbfs" and os.path.isdir(l.split()[1] + "/libvirt/qemu"):
+            dump.append("%s/libvirt/qemu/.keep\t" % l.split()[1])
+    files = ["/proc/meminfo", "/proc/buddyinfo"] + ["%s/node%d/meminfo" % (NODE_ROOT, n) for n in nodes()]
+    files += ["/sys/fs/cgroup/cgroup.controllers", "/sys/fs/cgroup/cgroup.subtree_control"] + list(extra)
+    for f in files:
         with open(f) as fh:
             dump += ["%s\t%s" % (f, l.rstrip("\n")) for l in fh]
-    for f in ("/sys/fs/cgroup/cgroup.controllers", "/sys/fs/cgroup/cgroup.subtree_control"):
-        with open(f) as fh:
-            dump.append("%s\t%s" % (f, fh.read().strip()))
-    with open(OUT + "/sysfs-dump-%dnodes.txt" % len(nodes()), "w") as fh:
+    with open(path, "w") as fh:
         fh.write("\n".join(dump) + "\n")
+    return [l for l in lines if " hugetlbfs " in l]
+
+
+@scenario(nodes=(2, 4))
+def fixture_trees_name_only_files_the_real_kernel_has(run):
+    """Every sysfs file in the multi-node fixture trees exists on the real 2-node kernel, and the
+    fixture's hugetlbfs mount lines are spelled as the kernel spells them. The real tree is
+    dumped to out/sysfs-dump-<N>nodes.txt, the source of the trees captured from this guest."""
+    set_pool(run, {n: 8 * (n + 1) for n in nodes()})
+    mounts = dump_host(OUT + "/sysfs-dump-%dnodes.txt" % len(nodes()))
     here = set(nodes())
     for tree in sorted(os.listdir(SHARE + "/fixtures")):
         root = SHARE + "/fixtures/" + tree
@@ -535,6 +547,10 @@ def fixture_trees_name_only_files_the_real_kernel_has(run):
             for f in files:
                 real = os.path.join(d, f)[len(root):]
                 run.expect(os.path.exists(real), "%s has %s, which the real kernel doesn't" % (tree, real))
+        for d, _, _ in os.walk(root + "/dev"):
+            if d.endswith("/libvirt/qemu"):
+                real = d[len(root):]
+                run.expect(os.path.isdir(real), "%s has %s, which libvirtd didn't make here" % (tree, real))
         with open(root + "/proc/mounts") as fh:
             for l in fh:
                 if " hugetlbfs " in l:
