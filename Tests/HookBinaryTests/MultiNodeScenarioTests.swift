@@ -26,6 +26,19 @@ final class MultiNodeScenarioTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
     }
 
+    /// restrictive gives QEMU no policy, but libvirt's cpuset.mems confines it all the same.
+    func testRestrictive_isConfinedToItsNodes_andRefusedNamingTheNode() throws {
+        let h = try HookHarness(self)
+        let xml = try MultiNodeFixture.domainXML("restrictive-node1.xml")
+        try MultiNodeFixture.use(h, tree: twoNodes, pools: [0: .idle(64), 1: .idle(16)])
+        let refused = try h.hook("mn-restrictive-node1", "prepare", "begin", stdin: xml)
+        XCTAssertEqual(refused.status, 1, "node 0's 64 free pages can't be used: \(refused.stderr)")
+        XCTAssertTrue(refused.stderr.contains("on node 1"), refused.stderr)
+        try MultiNodeFixture.use(h, tree: twoNodes, pools: [0: .idle(64), 1: .idle(64)])
+        let admitted = try h.hook("mn-restrictive-node1", "prepare", "begin", stdin: xml)
+        XCTAssertEqual(admitted.status, 0, admitted.stderr)
+    }
+
     /// Both hooks run at once, as libvirt runs two `virsh start`s; the ledger lock orders them.
     func testParallelStrictStarts_whoseSumExceedsTheNode_admitOne() throws {
         let h = try HookHarness(self)

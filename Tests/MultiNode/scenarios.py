@@ -388,6 +388,27 @@ def cpuset_mems_of(name):
 
 
 @scenario()
+def restrictive_is_confined_by_the_cgroup_refused_naming_the_node(run):
+    """<memory mode='restrictive' nodeset='1'/> gives QEMU no memory policy; libvirt confines it
+    through cpuset.mems only. With 16 pages on node 1 and 64 on node 0 the guard refuses it
+    naming node 1; with room on node 1 its pages land there only."""
+    before = set_pool(run, {0: 64, 1: 16})
+    name = define(run, "restrictive-node1.xml")
+    ok, err = start(name)
+    run.note("node 1 short, virsh start: " + (err or "ok"))
+    run.expect(not ok and guard_refused(err) and "on node 1" in err, "not refused by the guard naming node 1: " + err)
+    run.expect(counts() == before, "pool changed by a refused start: %s" % counts_text(counts()))
+    before = set_pool(run, {0: 64, 1: 64})
+    ok, err = start(name)
+    run.require(ok, "refused or failed with room on node 1: " + err)
+    after = counts()
+    taken = {n: before[n]["free"] - after[n]["free"] for n in before}
+    run.note("taken per node %s; cpuset.mems %s" % (taken, cpuset_mems_of(name)))
+    run.expect(taken == {0: 0, 1: 32}, "the pages did not land on node 1 only: %s" % taken)
+    virsh("destroy", name)
+
+
+@scenario()
 def parallel_strict_starts_whose_sum_exceeds_the_node_admit_one(run):
     """Two 64 MiB domains strict on node 1, started at the same time with 48 pages free
     there: exactly one runs, the other is refused by the guard, and neither fails in QEMU."""
