@@ -13,8 +13,9 @@ out/results.log and synced at once, so a guest that hangs later still leaves it:
     FAIL name: what differed
       note: a fact seen on the way (pool counts, QEMU's error, numa_maps)
 
-The same assertions run on sysfs fixture trees in Tests/HookBinaryTests/MultiNodeScenarioTests.swift
-and Tests/HugepageGuardAgentTests/MultiNodeReconcileTests.swift.
+The same assertions run on fixture trees captured from this guest's kernel, in
+Tests/HookBinaryTests/MultiNodeScenarioTests.swift, Tests/HugepageGuardAgentTests/MultiNodeReconcileTests.swift
+and, for scenarios marked with the feature they check, Tests/MultiNode/after-merge/.
 """
 import json
 import os
