@@ -11,7 +11,7 @@
 SWIFT_RELEASE_FLAGS := -c release --static-swift-stdlib
 BIN := $(shell swift build $(SWIFT_RELEASE_FLAGS) --show-bin-path 2>/dev/null)
 
-.PHONY: all build test test-unit test-integration test-deb test-multinode deb demo bench setup clean
+.PHONY: all build test test-unit test-integration test-deb deb demo bench setup clean
 
 all: build
 
@@ -33,6 +33,7 @@ test: setup test-unit test-integration
 test-deb: deb
 	Tests/Packaging/run
 
+.PHONY: test-multinode
 test-multinode: build
 	HUGEPAGE_GUARD_BIN=$(BIN) Tests/MultiNode/run $(if $(NODES),--nodes $(NODES)) $(SCENARIO)
 
