@@ -320,7 +320,7 @@ def preferred_on_a_full_node_is_admitted(run):
     run.expect(counts() == before, "pages not given back at stop: %s" % counts_text(counts()))
 
 
-@scenario(needs="accuracy")
+@scenario(needs="confinement of memnodes under a global strict nodeset")
 def preferred_memnode_under_global_strict_counts_and_lands_on_the_global_nodes(run):
     """<memory mode='strict' nodeset='1'/> with <memnode cellid='0' mode='preferred' nodeset='0-1'/>:
     libvirt confines QEMU to node 1 through cpuset.mems, and the kernel intersects the
@@ -485,7 +485,7 @@ def agent_per_node_figures_equal_the_kernels_for_a_strict_domain(run):
     virsh("destroy", name)
 
 
-@scenario(needs="agent")
+@scenario(needs="per-node figures from numa_maps")
 def agent_per_node_figures_equal_numa_maps_for_a_preferred_domain(run):
     """A preferred domain split 16/16 over nodes 0 and 1: only numa_maps knows where its pages
     are. The agent's committed, drift and per-domain pages per node equal the kernel's."""
@@ -497,7 +497,7 @@ def agent_per_node_figures_equal_numa_maps_for_a_preferred_domain(run):
     virsh("destroy", name)
 
 
-@scenario(needs="growth")
+@scenario(needs="pool growth")
 def growth_grows_the_bound_node_only_and_gives_it_back(run):
     """Both pools at 0, growth and shrink on: a strict start on node 1 grows node 1 by exactly
     its 32 pages and node 0 not at all; at stop node 1 is back at 0."""
@@ -636,7 +636,7 @@ def main(argv):
         return 2
     failed = 0
     for name, n, needs, fn in chosen:
-        label = name + (" [checks the %s feature]" % needs if needs else "")
+        label = name + (" [checks %s]" % needs if needs else "")
         if here not in n:
             emit("FAIL %s: written for %s nodes, this guest has %d" % (label, n, here))
             failed += 1
