@@ -4,6 +4,8 @@
 #   make test        every test: unit tests, the monitoring rules and dashboard (promtool), and the
 #                    real-libvirtd/QEMU integration tests
 #   make test-deb    the Debian package tests in a debootstrap'd chroot (CI runs these too)
+#   make test-multinode  the per-node scenarios on a real 2- and 4-node kernel, in a QEMU/TCG
+#                    guest (CI runs it after make test); one: make test-multinode SCENARIO=name
 #   make deb         build hugepage-guard_<version>_amd64.deb
 #   make bench       write BENCHMARKS.md
 
@@ -35,6 +37,10 @@ test: setup test-unit test-monitoring test-integration
 
 test-deb: deb
 	Tests/Packaging/run
+
+.PHONY: test-multinode
+test-multinode: build
+	HUGEPAGE_GUARD_BIN=$(BIN) Tests/MultiNode/run $(if $(NODES),--nodes $(NODES)) $(SCENARIO)
 
 deb:
 	packaging/build-deb
