@@ -20,7 +20,7 @@ public struct LogfmtLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    public func log(event: LogEvent) {
+    public func log(event: Logging.LogEvent) {
         render(level: event.level, message: event.message, metadata: event.metadata)
     }
 
