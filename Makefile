@@ -5,11 +5,14 @@
 #   make test-deb    the Debian package tests in a debootstrap'd chroot (CI runs these too)
 #   make deb         build hugepage-guard_<version>_amd64.deb
 #   make bench       write BENCHMARKS.md
+#   make fuzz        fuzz the parsers for FUZZ_SECONDS each (default 300); make fuzz-smoke: 15 s each
 
 SWIFT_RELEASE_FLAGS := -c release --static-swift-stdlib
+FUZZ_SECONDS ?= 300
+FUZZ_SMOKE_SECONDS ?= 15
 BIN := $(shell swift build $(SWIFT_RELEASE_FLAGS) --show-bin-path 2>/dev/null)
 
-.PHONY: all build test test-unit test-integration test-deb deb demo bench setup clean
+.PHONY: all build test test-unit test-integration test-deb deb demo bench setup clean fuzz fuzz-smoke
 
 all: build
 
@@ -26,7 +29,14 @@ test-unit:
 test-integration: setup build
 	HUGEPAGE_GUARD_BIN=$(BIN) python3 -m pytest -v Tests/Integration Tests/AgentIntegration
 
-test: setup test-unit test-integration
+test: setup test-unit test-integration fuzz-smoke
+
+# libFuzzer + ASan build in its own scratch path (.build-fuzz); see scripts/fuzz.
+fuzz:
+	scripts/fuzz $(FUZZ_SECONDS)
+
+fuzz-smoke:
+	scripts/fuzz --smoke $(FUZZ_SMOKE_SECONDS)
 
 test-deb: deb
 	Tests/Packaging/run
@@ -41,4 +51,4 @@ bench: setup build
 	HUGEPAGE_GUARD_BIN=$(BIN) scripts/benchmark
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz
