@@ -8,11 +8,14 @@
 #                    guest (CI runs it after make test); one: make test-multinode SCENARIO=name
 #   make deb         build hugepage-guard_<version>_amd64.deb
 #   make bench       write BENCHMARKS.md
+#   make fuzz        fuzz the parsers for FUZZ_SECONDS each (default 300); make fuzz-smoke: 15 s each
 
 SWIFT_RELEASE_FLAGS := -c release --static-swift-stdlib
+FUZZ_SECONDS ?= 300
+FUZZ_SMOKE_SECONDS ?= 15
 BIN := $(shell swift build $(SWIFT_RELEASE_FLAGS) --show-bin-path 2>/dev/null)
 
-.PHONY: all build test test-unit test-monitoring test-integration test-deb deb demo bench setup clean
+.PHONY: all build test test-unit test-monitoring test-integration test-deb deb demo bench setup clean fuzz fuzz-smoke
 
 all: build
 
@@ -33,7 +36,14 @@ test-integration: setup build
 test-monitoring: setup
 	python3 -m pytest -v Tests/Monitoring
 
-test: setup test-unit test-monitoring test-integration
+test: setup test-unit test-monitoring test-integration fuzz-smoke
+
+# libFuzzer + ASan build in its own scratch path (.build-fuzz); see scripts/fuzz.
+fuzz:
+	scripts/fuzz $(FUZZ_SECONDS)
+
+fuzz-smoke:
+	scripts/fuzz --smoke $(FUZZ_SMOKE_SECONDS)
 
 test-deb: deb
 	Tests/Packaging/run
@@ -52,4 +62,4 @@ bench: setup build
 	HUGEPAGE_GUARD_BIN=$(BIN) scripts/benchmark
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz

@@ -44,6 +44,9 @@ let package = Package(
                                          .product(name: "Logging", package: "swift-log")]),
         // Baseline for the benchmark: an empty Swift program built with the same flags.
         .executableTarget(name: "bench-noop"),
+        // Fuzz targets for the pure parsers. `make fuzz` builds it apart (.build-fuzz) with
+        // libFuzzer and ASan; the ordinary build replays inputs (Tests/Fixtures/fuzz).
+        .executableTarget(name: "hugepage-guard-fuzz", dependencies: ["HugepageGuardCore"]),
 
         .testTarget(name: "HugepageGuardCoreTests", dependencies: ["HugepageGuardCore"]),
         .testTarget(name: "HugepageGuardHostTests", dependencies: ["HugepageGuardHost", "HugepageGuardCore"]),
