@@ -15,8 +15,8 @@ extension FuzzTarget {
 
         // Whether an entry has expired depends on the clock: decide with every entry still in
         // flight, then expire them as the hook would long after, and decide again.
-        decideOnSamplePool(config: GuardConfig(), inFlight: ledger.inFlight(excluding: nil))
+        decideOnSamplePool(config: GuardConfig(), inFlight: ledger.inFlight(excluding: DomainIdentity?.none))
         _ = ledger.expire(now: 1_000_000, timeout: GuardConfig().reservationTimeout, isAlive: { _ in true })
-        decideOnSamplePool(config: GuardConfig(), inFlight: ledger.inFlight(excluding: nil))
+        decideOnSamplePool(config: GuardConfig(), inFlight: ledger.inFlight(excluding: DomainIdentity?.none))
     }
 }
