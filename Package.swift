@@ -3,7 +3,6 @@ import PackageDescription
 
 let package = Package(
     name: "hugepage-guard",
-    platforms: [.macOS(.v13)],
     products: [
         .executable(name: "hugepage-guard-hook", targets: ["hugepage-guard-hook"]),
         .executable(name: "hugepage-guard", targets: ["hugepage-guard"]),
@@ -13,24 +12,23 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
-        // libxml2, the parser libvirt itself uses for domain XML, behind a small C API that
-        // loads it on first use (see include/hg_xml.h). Needs libxml2-dev's headers.
-        .target(name: "CLibXML2", cSettings: [.unsafeFlags(["-I/usr/include/libxml2"])]),
+        // Domain XML through Debian's libexpat into a small read-only tree, with the limits
+        // and refusals of include/hg_xml.h. Needs libexpat1-dev.
+        .target(name: "CExpatXML", linkerSettings: [.linkedLibrary("expat")]),
         // libvirt's C API. Only HugepageGuardLibvirt may import it.
         .systemLibrary(name: "CLibvirt", pkgConfig: "libvirt",
                        providers: [.apt(["libvirt-dev"])]),
 
         // Pure core: XML -> demand, sysfs text -> pool, decision, ledger model, config.
         // No file, process or network I/O. Foundation-free so the hook starts fast.
-        .target(name: "HugepageGuardCore", dependencies: ["CLibXML2"]),
+        .target(name: "HugepageGuardCore", dependencies: ["CExpatXML"]),
 
         // Thin adapters: sysfs/mounts under a root, the flock'd ledger, config file, syslog.
         .target(name: "HugepageGuardHost", dependencies: ["HugepageGuardCore"]),
 
         // The one module that imports libvirt.
         .target(name: "HugepageGuardLibvirt",
-                dependencies: ["HugepageGuardCore", "CLibvirt",
-                               .product(name: "Logging", package: "swift-log")]),
+                dependencies: ["HugepageGuardCore", "CLibvirt"]),
 
         // The agent's logic: reconciliation and metrics (pure), event handling, the run loop.
         .target(name: "HugepageGuardAgent",
@@ -46,11 +44,14 @@ let package = Package(
                                          .product(name: "Logging", package: "swift-log")]),
         // Baseline for the benchmark: an empty Swift program built with the same flags.
         .executableTarget(name: "bench-noop"),
+        // Fuzz targets for the pure parsers. `make fuzz` builds it apart (.build-fuzz) with
+        // libFuzzer and ASan; the ordinary build replays inputs (Tests/Fixtures/fuzz).
+        .executableTarget(name: "hugepage-guard-fuzz", dependencies: ["HugepageGuardCore"]),
 
         .testTarget(name: "HugepageGuardCoreTests", dependencies: ["HugepageGuardCore"]),
         .testTarget(name: "HugepageGuardHostTests", dependencies: ["HugepageGuardHost", "HugepageGuardCore"]),
         .testTarget(name: "HugepageGuardAgentTests", dependencies: ["HugepageGuardAgent", "HugepageGuardCore", "HugepageGuardLibvirt"]),
-        .testTarget(name: "HugepageGuardLibvirtTests", dependencies: ["HugepageGuardLibvirt", "HugepageGuardCore"]),
+        .testTarget(name: "HugepageGuardLibvirtTests", dependencies: ["HugepageGuardLibvirt"]),
         // Runs the built executables: argv + stdin fixture -> exit status, stderr, ledger, log.
         .testTarget(name: "HookBinaryTests", dependencies: ["HugepageGuardCore"]),
     ]

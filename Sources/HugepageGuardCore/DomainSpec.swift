@@ -19,6 +19,19 @@ public struct DomainSpec: Equatable, Sendable {
     /// `grow="off"` (or `"on"`) on our `<metadata>` element: whether the pool may grow for
     /// this domain; nil follows the host's `pool.grow`.
     public var growOverride: Bool? = nil
+    /// `<memoryBacking><source type='file'/>`: RAM without hugepages is a file in
+    /// qemu.conf's `memory_backing_dir`.
+    public var fileSource: Bool = false
+    /// `<memoryBacking><access mode>`: any mode makes libvirt back RAM with a file.
+    public var memoryAccess: String?
+    /// `<domain type>`: `kvm` or `qemu` (libvirt's capabilities cache lists machines per type).
+    public var virtType: String?
+    /// `<os><type machine>`, as libvirt expanded it (`pc-i440fx-7.2`, not `pc`).
+    public var machine: String?
+    /// `<devices><emulator>`: the QEMU binary, which names the capabilities cache file.
+    public var emulator: String?
+    /// `<cpu><numa><interconnects>` present: HMAT, which forces a backend per cell.
+    public var numaInterconnects: Bool = false
 
     public init(name: String, uuid: String? = nil, memoryKiB: UInt64, hugepages: [HugepageRequest]? = nil,
                 memfdSource: Bool = false, cells: [GuestCell] = [], numatune: Numatune = Numatune(),
@@ -41,7 +54,13 @@ public struct HugepageRequest: Equatable, Sendable {
 public struct GuestCell: Equatable, Sendable {
     public var id: Int
     public var memoryKiB: UInt64
-    public init(id: Int, memoryKiB: UInt64) { self.id = id; self.memoryKiB = memoryKiB }
+    /// `memAccess='shared|private'`: a file-backed cell.
+    public var memoryAccess: String?
+    /// Has `<cache>` children: HMAT, which forces a backend per cell.
+    public var hasCache: Bool
+    public init(id: Int, memoryKiB: UInt64, memoryAccess: String? = nil, hasCache: Bool = false) {
+        self.id = id; self.memoryKiB = memoryKiB; self.memoryAccess = memoryAccess; self.hasCache = hasCache
+    }
 }
 
 /// `<numatune>` modes. strict and restrictive confine allocations to the nodeset
@@ -85,11 +104,15 @@ public struct MemoryDevice: Equatable, Sendable {
     public var pageSizeKiB: UInt64?
     /// `<source><nodemask>`: host nodes.
     public var sourceNodes: NodeSet?
+    /// `<address type='dimm' slot>`: a DIMM's or NVDIMM's slot, which names its alias.
+    public var slot: Int?
+    /// `<memory access='shared|private'>`: a file-backed device.
+    public var access: String?
 
     public init(model: MemoryDeviceModel, alias: String? = nil, sizeKiB: UInt64, requestedKiB: UInt64? = nil,
-                targetNode: Int? = nil, pageSizeKiB: UInt64? = nil, sourceNodes: NodeSet? = nil) {
+                targetNode: Int? = nil, pageSizeKiB: UInt64? = nil, sourceNodes: NodeSet? = nil, slot: Int? = nil) {
         self.model = model; self.alias = alias; self.sizeKiB = sizeKiB; self.requestedKiB = requestedKiB
-        self.targetNode = targetNode; self.pageSizeKiB = pageSizeKiB; self.sourceNodes = sourceNodes
+        self.targetNode = targetNode; self.pageSizeKiB = pageSizeKiB; self.sourceNodes = sourceNodes; self.slot = slot
     }
 }
 

@@ -115,6 +115,7 @@ public struct DecisionReport: Sendable {
             if case .unsupportedPageSize(let kib) = reason { line.append("unsupported", "\(kib)kB") }
         }
         if decision.demand.isZero { line.append("pages", "0") }
+        if !decision.demand.assumptions.isEmpty { line.append("assumed", decision.demand.assumptions.joined(separator: "; ")) }
         if let growth { line.append("grow", growth.metricResult) }
         return line
     }

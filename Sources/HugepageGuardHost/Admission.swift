@@ -118,11 +118,26 @@ public struct Admission: Sendable {
     /// Reads the pool and decides against it.
     private func evaluate(_ spec: DomainSpec, config: GuardConfig, operation: String, inFlight: [DemandItem],
                           notes: [LogLine]) -> Outcome {
-        let pool: HugepagePool
-        do { pool = try SysfsPoolReader(environment: environment).read() } catch {
+        let kernelPool: HugepagePool
+        do { kernelPool = try SysfsPoolReader(environment: environment).read() } catch {
             return .failed(message: "cannot read the hugepage pool: \(error)")
         }
-        let demand = DomainDemand(spec: spec, context: pool.context(basePageKiB: GuardEnvironment.basePageKiB))
+        // libvirt's side of the host: qemu.conf, its capabilities cache, the mounts it knows.
+        let libvirt = LibvirtHostReader(environment: environment).read(pool: kernelPool, capabilities: .needed(by: spec))
+        let pool = libvirt.restrict(kernelPool)
+        var demand = DomainDemand(spec: spec, context: libvirt.context(basePageKiB: GuardEnvironment.basePageKiB, pool: kernelPool))
+        demand.assumptions += libvirt.notes
+        var notes = notes
+        if !demand.unstartable.isEmpty {
+            let why = "QEMU can't start it: " + demand.unstartable.joined(separator: "; ")
+            switch spec.policyOverride ?? config.policy {
+            case .enforce: return .failed(message: why)
+            case .warn:
+                notes.append(LogLine(.warning, .unstartable, [("op", operation), ("domain", spec.name), ("problems", why)],
+                                     message: "QEMU can't start it; policy warn lets the start go on"))
+            case .off: break
+            }
+        }
         let decision = Decision.evaluate(AdmissionInput(
             demand: demand, pool: pool, inFlight: inFlight, config: config,
             domainPolicy: spec.policyOverride, memfd: spec.memfdSource))
@@ -152,5 +167,8 @@ extension DomainSpec {
     /// without looking at the host.
     public var mayUseHugepages: Bool {
         hugepages != nil || memoryDevices.contains { $0.pageSizeKiB != nil }
+            // File-backed RAM takes hugepages when qemu.conf's memory_backing_dir is on hugetlbfs.
+            || (!memfdSource && (fileSource || memoryAccess != nil || cells.contains { $0.memoryAccess != nil }
+                                 || memoryDevices.contains { $0.access != nil }))
     }
 }

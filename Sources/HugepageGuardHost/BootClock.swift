@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Seconds since boot, which don't jump with the wall clock. /run is emptied at boot, so
 /// this is a sound clock for state kept there.

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import HugepageGuardCore
 
 /// Where the guard reads and writes. libvirt gives hooks a clean environment, so the

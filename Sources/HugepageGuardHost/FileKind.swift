@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// What `st_mode` says a file is, in words for an error message.
 public enum FileKind: Equatable, CustomStringConvertible {

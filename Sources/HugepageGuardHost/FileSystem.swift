@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Minimal, Foundation-free file access for the hook's hot path. Every read is capped
 /// (`ReadLimit`) and every write goes through `writeAll`.

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// An I/O failure, naming the path and the system's reason.
 public struct HostError: Error, CustomStringConvertible {

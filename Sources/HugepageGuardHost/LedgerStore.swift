@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import HugepageGuardCore
 
 /// How the ledger file was found when it was opened.

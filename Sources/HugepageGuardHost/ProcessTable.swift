@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import HugepageGuardCore
 
 /// Processes, identified robustly against pid reuse.

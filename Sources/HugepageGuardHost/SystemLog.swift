@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import HugepageGuardCore
 
 /// The system log (journald or syslog via /dev/log). libvirt discards a successful hook's

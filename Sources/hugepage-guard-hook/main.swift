@@ -8,9 +8,7 @@
 // never writes to stdout (on migrate/restore stdout would replace the domain XML), and only
 // a decision operation can exit non-zero (`started begin` failing would kill QEMU,
 // `reconnect begin` failing would kill a running VM).
-#if canImport(Glibc)
 import Glibc
-#endif
 import HugepageGuardCore
 import HugepageGuardHost
 

@@ -67,7 +67,8 @@ struct CheckCommand: ParsableCommand {
             }
         case let .decided(_, report, notes):
             for note in notes {
-                let text = ([note.message].compactMap { $0 } + note.fields.map { "\($0.key)=\($0.value)" }).joined(separator: ": ")
+                let fields = note.fields.filter { $0.key != "op" }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+                let text = ([note.message].compactMap { $0 } + [fields]).joined(separator: ": ")
                 StandardStream.error(TerminalText.escaped("hugepage-guard check: \(text)") + "\n")
             }
             if json {

@@ -9,9 +9,9 @@ final class HookRefusalTextTests: XCTestCase {
         let h = try HookHarness(self)
         // libvirt decodes these character references before it hands the XML to the hook.
         let name = "big&#10;error: Domain big started&#13;&#x85;&#x2028;&#x202e;&#x2066;"
-        // libvirt runs the hook with the domain's name as argv[1], exactly as the XML names it.
-        let decoded = "big\nerror: Domain big started\r\u{85}\u{2028}\u{202e}\u{2066}"
-        let r = try h.hook(decoded, "prepare", "begin", stdin: hugepageDomain(name, mib: 256))
+        // libvirt runs the hook with the decoded name as argv[1].
+        let r = try h.hook("big\nerror: Domain big started\r\u{85}\u{2028}\u{202e}\u{2066}", "prepare", "begin",
+                           stdin: hugepageDomain(name, mib: 256))
         XCTAssertEqual(r.status, 1, r.stderr)
         XCTAssertEqual(r.stderr.filter { $0 == "\n" }.count, 1, r.stderr)
         XCTAssertTrue(r.stderr.hasSuffix("\n"), r.stderr)

@@ -39,11 +39,13 @@ final class DemandNumatuneTests: XCTestCase {
                                   DemandItem(pageSizeKiB: kib2M, hostNodes: NodeSet([1]), pages: 16)])
     }
 
-    func testDemand_memnodeInEveryMode_confinesOnlyForStrictAndRestrictive() {
+    /// Without a domain-wide strict or restrictive `<memory>`, libvirt sets no cpuset for QEMU's
+    /// preallocation, and only a strict memnode binds its backend (restrictive passes no policy).
+    func testDemand_memnodeInEveryMode_withoutGlobalNumatune_confinesOnlyForStrict() {
         for mode in NumaMode.allCases {
             let d = demand(domainXML(memory: "<memory unit='MiB'>64</memory>", backing: "<hugepages/>", cpu: twoCells,
                                      numatune: "<memnode cellid='0' mode='\(mode.rawValue)' nodeset='2'/>"))
-            let expected: [DemandItem] = mode.confinesPages
+            let expected: [DemandItem] = mode == .strict
                 ? [DemandItem(pageSizeKiB: kib2M, hostNodes: nil, pages: 16), DemandItem(pageSizeKiB: kib2M, hostNodes: NodeSet([2]), pages: 16)]
                 : [DemandItem(pageSizeKiB: kib2M, hostNodes: nil, pages: 32)]
             XCTAssertEqual(d?.items, expected, mode.rawValue)

@@ -16,6 +16,15 @@ final class DomainXMLErrorTests: XCTestCase {
         if case .malformed = parseError("<domain><name>x</name>") {} else { XCTFail("expected .malformed") }
     }
 
+    func testReaderRefusals_sayWhatAndWhere() {
+        assertMessage("<!DOCTYPE domain>\n<domain/>", mentions: ["line 1", "DOCTYPE", "libvirt never writes"])
+        assertMessage("<domain>\n<name>&x;</name></domain>", mentions: ["line 2", "entity reference"])
+        assertMessage("<domain>" + String(repeating: "<a>", count: 300), mentions: ["limit", "line 1", "nested more than 256 deep"])
+        XCTAssertEqual("\(DomainXMLError.tooLarge(bytes: 100_000_000, limit: 16 * 1024 * 1024))",
+                       "domain XML is 100000000 bytes, more than the 16 MiB hugepage-guard reads")
+        assertMessage("<domain>\n<name>\u{1}</name></domain>", mentions: ["not well-formed", "line 2"])
+    }
+
     func testEmptyDocument_isMalformed() {
         XCTAssertEqual(parseError(""), .malformed(line: 0, message: "the document is empty"))
     }

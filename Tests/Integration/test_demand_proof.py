@@ -2,31 +2,73 @@
 
 For every domain XML in Tests/Fixtures/domains, with a generously sized pool, start the VM on
 the real libvirtd + QEMU and compare the pages the kernel pool lost, per page size, with the
-demand `hugepage-guard check --xml FILE --json` computed. No page count is written by hand.
-The hook is not needed here (and its presence does not matter: the pool is big enough).
+demand `hugepage-guard check --xml FILE --json` computed from the XML libvirt holds once the
+domain is defined (machine type expanded, emulator filled in: what the hook receives). No page
+count is written by hand. The hook is not needed here (and its presence does not matter: the
+pool is big enough).
+
+A file whose first line says `QEMU refuses: "<message>"` is a shape QEMU can't start: started
+without the hook it must fail with that message, and the hook must refuse it with its reason.
 """
 import json
 import os
+import re
+import tempfile
+from pathlib import Path
 
 import pytest
 
 import hgtest as H
 
-CORPUS = sorted(H.CORPUS.glob("*.xml"))
+ALL = sorted(H.CORPUS.glob("*.xml"))
+REFUSES = re.compile(r'QEMU refuses: "([^"]+)"')
+
+
+def qemu_refuses(path):
+    m = REFUSES.search(path.read_text().splitlines()[0])
+    return m.group(1) if m else None
+
+
+CORPUS = [p for p in ALL if qemu_refuses(p) is None]
+UNSTARTABLE = [p for p in ALL if qemu_refuses(p) is not None]
+
+
+def defined_xml(name, tmp):
+    """The XML libvirt holds for a defined domain, in a file."""
+    path = Path(tmp) / f"{name}.defined.xml"
+    path.write_text(H.virsh("dumpxml", "--inactive", name).stdout)
+    return path
+
+
+def qemu_backends(name):
+    """QEMU's memory backends: the -object ones, plus the legacy -mem-path block (QEMU's
+    `pc.ram`) when libvirt used `-numa node,mem=` with hugepages."""
+    backends = H.qemu_backends(name)
+    pid = int(Path(f"/run/libvirt/qemu/{name}.pid").read_text().strip())
+    args = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+    if "-mem-path" in args:
+        mem = args[args.index("-m") + 1]
+        m = re.match(r"size=(\d+)k", mem)
+        size_kib = int(m.group(1)) if m else int(mem) * 1024
+        page = H._hugetlbfs_page_kib(args[args.index("-mem-path") + 1])
+        backends.append({"id": "pc.ram", "type": "mem-path", "pageKiB": page, "sizeKiB": size_kib,
+                         "prealloc": "-mem-prealloc" in args, "reserve": True})
+    return backends
 
 
 def test_corpus_is_big_enough():
     assert len(CORPUS) >= 15, f"only {len(CORPUS)} domain shapes in {H.CORPUS}"
-    names = [H.xml_name(p.read_text()) for p in CORPUS]
+    assert len(UNSTARTABLE) >= 3, f"only {len(UNSTARTABLE)} shapes QEMU can't start in {H.CORPUS}"
+    names = [H.xml_name(p.read_text()) for p in ALL]
     assert len(set(names)) == len(names), "duplicate domain names in the corpus"
 
 
 @pytest.mark.parametrize("fixture", CORPUS, ids=[p.stem for p in CORPUS])
 def test_model_demand_equals_pages_qemu_takes(fixture, pool, domains):
     xml = H.prepare_xml(fixture.read_text())
-    name, path = domains.define(xml)
+    name, _ = domains.define(xml)
 
-    demand, obj = H.model_demand(path)
+    demand, obj = H.model_demand(defined_xml(name, domains.tmp))
     assert obj["domain"] == name, obj
     for kib in demand:
         assert kib in H.page_sizes(), f"model wants {kib} KiB pages, which this kernel lacks: {obj}"
@@ -49,7 +91,7 @@ def test_model_demand_equals_pages_qemu_takes(fixture, pool, domains):
     assert H.dom_state(name) == "running"
 
     lost = {k: before[k] - after[k] for k in before if before[k] != after[k]}
-    backends = H.qemu_backends(name)
+    backends = qemu_backends(name)
 
     # virtio-mem: QEMU takes a device's pages when the guest driver plugs blocks, after start.
     # A diskless guest never plugs, so the pool loses the <requested> part only in a real guest.
@@ -102,3 +144,41 @@ def test_check_domain_matches_check_xml(stem, domains, tmp_path):
     by_domain = json.loads(p.stdout)
     assert by_domain["domain"] == name
     assert H.demand_by_size(by_domain) == H.demand_by_size(by_xml), (by_domain, by_xml)
+
+
+@pytest.mark.parametrize("fixture", UNSTARTABLE, ids=[p.stem for p in UNSTARTABLE])
+def test_shape_qemu_cannot_start_fails_without_the_hook_and_is_refused_by_it(fixture, pool, domains, tmp_path):
+    qemu_message = qemu_refuses(fixture)
+    xml = H.prepare_xml(fixture.read_text())
+    name, _ = domains.define(xml)
+    live = defined_xml(name, tmp_path)
+    pool.at_least(H.KIB_2M, 512)
+
+    # Without the hook (the pool is big enough for the pages): it fails inside QEMU.
+    p = domains.start(name, check=False)
+    assert p.returncode != 0, f"{fixture.name} started, but its first line says QEMU refuses it"
+    assert qemu_message in p.stderr, f"{fixture.name}: expected QEMU's '{qemu_message}', got:\n{p.stderr}"
+
+    # The guard, as libvirt runs it at prepare begin: refused, with our reason.
+    env = {"LC_ALL": "C", "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+           "HUGEPAGE_GUARD_STATE_DIR": str(tmp_path / "state"), "HUGEPAGE_GUARD_CONFIG": str(tmp_path / "absent.conf")}
+    h = H.run([str(H.hook_bin()), name, "prepare", "begin", "-"], env=env, input=live.read_text())
+    assert h.returncode == 1, f"hook admitted {fixture.name}: {h.stderr}"
+    assert "QEMU can't start it" in h.stderr, h.stderr
+    assert re.search(r"backend \S+ is", h.stderr), f"the refusal names no backend: {h.stderr}"
+    # The size the refusal names is the size QEMU was given.
+    size = re.search(r"resize memfd to (\d+)", p.stderr)
+    if size:
+        assert f"{int(size.group(1)) // 1024} KiB" in h.stderr, (p.stderr, h.stderr)
+
+
+def test_installed_hook_refuses_a_shape_qemu_cannot_start_before_qemu_runs(hook, pool, domains):
+    """The same refusal through libvirt itself: the hook gets the XML libvirt passes at prepare."""
+    fixture = H.CORPUS / "memfd-odd-147m.xml"
+    name, _ = domains.define(H.prepare_xml(fixture.read_text()))
+    pool.at_least(H.KIB_2M, 512)
+    p = domains.start(name, check=False)
+    assert p.returncode != 0
+    assert "hugepage-guard refused to start domain" in p.stderr and "QEMU can't start it" in p.stderr, p.stderr
+    assert "pc.ram" in p.stderr and "146 MiB" in p.stderr and "148 MiB" in p.stderr, p.stderr
+    assert not any(s in p.stderr for s in ("failed to resize memfd",) + H.QEMU_OOM_PATTERNS), p.stderr

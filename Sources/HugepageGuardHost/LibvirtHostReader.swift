@@ -1,0 +1,192 @@
+import Glibc
+import HugepageGuardCore
+
+/// Reads what libvirt itself will do on this host: its qemu.conf, its QEMU capabilities
+/// cache, which hugetlbfs mounts it knows, and whether it can use the cpuset cgroup. Every
+/// path is read under `HUGEPAGE_GUARD_SYSFS_ROOT` (the host root: `etc/libvirt/qemu.conf`,
+/// `var/cache/libvirt/qemu/capabilities/`, `proc/mounts`, the mounts themselves), so a fixture
+/// tree stands in for a whole host.
+public struct LibvirtHostReader: Sendable {
+    public var environment: GuardEnvironment
+    public init(environment: GuardEnvironment) { self.environment = environment }
+
+    public static let qemuConfPath = "/etc/libvirt/qemu.conf"
+    public static let capabilitiesDir = "/var/cache/libvirt/qemu/capabilities"
+    /// At most this much of any one file is read: qemu.conf is ~40 KiB, a cache file ~200 KiB.
+    static let maxFileBytes = 4 << 20
+
+    /// What the demand needs from libvirt's side of the host.
+    public struct Facts: Sendable {
+        public var qemuConf: QemuConf
+        public var hugetlbfs: LibvirtHugetlbfs
+        public var capabilities: [QemuCapabilities]?
+        public var memoryBackingDirPageKiB: UInt64?
+        public var cpusetUsable: Bool?
+        /// Sentences for the log: what could not be read, and what was assumed instead.
+        public var notes: [String]
+
+        /// The demand's context on this host.
+        public func context(basePageKiB: UInt64, pool: HugepagePool) -> PageSizeContext {
+            PageSizeContext(basePageKiB: basePageKiB,
+                            defaultHugepageKiB: hugetlbfs.defaultPageKiB ?? pool.kernelDefaultKiB ?? 2048,
+                            capabilities: capabilities, memoryBackingDirPageKiB: memoryBackingDirPageKiB,
+                            cpusetUsable: cpusetUsable, hasDefaultMount: hugetlbfs.defaultPageKiB != nil)
+        }
+
+        /// The pool with only the hugetlbfs mounts libvirt can use.
+        public func restrict(_ pool: HugepagePool) -> HugepagePool {
+            var p = pool
+            p.mounts = hugetlbfs.asPoolMounts
+            return p
+        }
+    }
+
+    /// Which capabilities cache files to read: they matter only for domains with guest NUMA.
+    public enum CapabilitiesScope: Sendable {
+        case none
+        /// Every file (for callers deciding for many domains).
+        case all
+        /// Only the file libvirt keeps for this emulator: named after its path's SHA-256.
+        case emulator(String?)
+
+        /// The scope one domain needs.
+        public static func needed(by spec: DomainSpec) -> CapabilitiesScope { spec.cells.isEmpty ? .none : .emulator(spec.emulator) }
+    }
+
+    public func read(pool: HugepagePool, capabilities scope: CapabilitiesScope = .all) -> Facts {
+        var notes: [String] = []
+        let mountsText = (try? Self.readBounded(environment.host("/proc/mounts"))) ?? nil
+        let mounts = MountEntry.parse(procMounts: mountsText ?? "")
+
+        var conf = QemuConf()
+        let confPath = environment.host(Self.qemuConfPath)
+        do {
+            if let bytes = try Self.readBytes(confPath) { conf = try QemuConf.parse(bytes: bytes, source: Self.qemuConfPath) }
+        } catch let error as QemuConfError {
+            notes.append("\(Self.qemuConfPath) can't be parsed (\(error)): counted with libvirt's defaults")
+        } catch {
+            notes.append("\(Self.qemuConfPath) can't be read (\(error)): counted with libvirt's defaults")
+        }
+
+        // Hugepage sizes of hugetlbfs mounts, from /proc/mounts' pagesize= (as libvirt's statfs).
+        func pageSize(_ m: MountEntry) -> UInt64? { m.hugePageKiB(kernelDefaultKiB: pool.kernelDefaultKiB) }
+
+        // libvirtd reads qemu.conf once, at start: an edit since then is not in force yet.
+        if let changed = modificationTime(confPath), let started = libvirtdStart(), changed > started {
+            notes.append("\(Self.qemuConfPath) changed after libvirtd started, so libvirtd still runs on the old file: counted with the file as it is now")
+        }
+
+        let hugetlbfs: LibvirtHugetlbfs
+        if let configured = conf.hugetlbfsMounts {
+            // libvirtd checked each with statfs when it started, or it would not be running.
+            hugetlbfs = .configured(configured) { path in MountEntry.holding(path, in: mounts).flatMap(pageSize) }
+            for path in configured where !hugetlbfs.mounts.contains(where: { $0.path == path }) {
+                notes.append("qemu.conf's hugetlbfs_mount lists \(path), which is not on hugetlbfs now: not counted as usable")
+            }
+        } else {
+            // libvirtd took every hugetlbfs mounted when it started, and made `libvirt/qemu`
+            // in each (qemuStateInitialize). A mount without that directory came later: libvirt
+            // can't use it until it restarts.
+            var known: [HugetlbfsMount] = []
+            for m in mounts where m.fsType == "hugetlbfs" {
+                guard let size = pageSize(m) else { continue }
+                if FileSystem.list(environment.host(m.path + "/libvirt/qemu")) != nil {
+                    known.append(HugetlbfsMount(path: m.path, pageSizeKiB: size))
+                } else {
+                    notes.append("hugetlbfs at \(m.path) has no libvirt/qemu directory, so it was mounted after libvirtd started: not counted as usable until libvirtd restarts")
+                }
+            }
+            hugetlbfs = .detected(known, kernelDefaultKiB: pool.kernelDefaultKiB)
+        }
+
+        let backing = MountEntry.holding(conf.effectiveMemoryBackingDir, in: mounts).flatMap(pageSize)
+
+        var capabilities: [QemuCapabilities]?
+        let dir = environment.host(Self.capabilitiesDir)
+        var names: [String]?
+        switch scope {
+        case .none: names = nil
+        case .all, .emulator(nil): names = FileSystem.list(dir)
+        case .emulator(let path?): names = [SHA256.hex(Array(path.utf8)) + ".xml"]
+        }
+        if let names {
+            var parsed: [QemuCapabilities] = []
+            for name in names where name.hasSuffix(".xml") {
+                if let bytes = (try? Self.readBytes(dir + "/" + name)) ?? nil, let caps = QemuCapabilities.parse(bytes: bytes) {
+                    parsed.append(caps)
+                }
+            }
+            capabilities = parsed.isEmpty ? nil : parsed
+        }
+
+        return Facts(qemuConf: conf, hugetlbfs: hugetlbfs, capabilities: capabilities, memoryBackingDirPageKiB: backing,
+                     cpusetUsable: cpusetUsable(conf: conf, mounts: mounts), notes: notes)
+    }
+
+    /// When the running libvirtd started, in seconds since the epoch: it writes its pid file
+    /// when it starts (`virPidFileAcquirePath`). nil when there is none.
+    func libvirtdStart() -> Int64? {
+        for pidFile in ["/run/libvirtd.pid", "/run/libvirt/virtqemud.pid"] {
+            if let t = modificationTime(environment.host(pidFile)) { return t }
+        }
+        return nil
+    }
+
+    func modificationTime(_ path: String) -> Int64? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        return Int64(st.st_mtim.tv_sec)
+    }
+
+    /// libvirt uses the cpuset controller when qemu.conf's `cgroup_controllers` allows it and
+    /// the host has it (cgroup v1 `cpuset` mount, or `cpuset` in cgroup v2's controllers).
+    /// nil when /proc/mounts lists no cgroup filesystem at all.
+    func cpusetUsable(conf: QemuConf, mounts: [MountEntry]) -> Bool? {
+        guard conf.allowsCpuset else { return false }
+        let cgroups = mounts.filter { $0.fsType == "cgroup" || $0.fsType == "cgroup2" }
+        if cgroups.isEmpty { return nil }
+        if cgroups.contains(where: { $0.fsType == "cgroup" && $0.options.contains("cpuset") }) { return true }
+        for m in cgroups where m.fsType == "cgroup2" {
+            let text = (try? Self.readBounded(environment.host(m.path + "/cgroup.controllers"))) ?? nil
+            if let text, text.split(whereSeparator: { $0 == " " || $0 == "\n" }).contains("cpuset") { return true }
+        }
+        return false
+    }
+
+    /// A regular file's text, at most `maxFileBytes`; nil when it doesn't exist. Never blocks on
+    /// a FIFO or device planted at the path.
+    static func readBounded(_ path: String) throws(HostError) -> String? {
+        try readBytes(path).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// A regular file's bytes, at most `maxFileBytes`; nil when it doesn't exist.
+    static func readBytes(_ path: String) throws(HostError) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT || errno == ENOTDIR { return nil }
+            throw HostError(path: path, errno: errno)
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw HostError(path: path, errno: errno) }
+        guard (st.st_mode & S_IFMT) == S_IFREG else { throw HostError(path: path, reason: "not a regular file") }
+        // Sized from fstat (procfs files say 0), grown while the file has more.
+        var bytes = [UInt8](repeating: 0, count: max(Int(min(Int64(st.st_size), Int64(maxFileBytes))) + 1, 4096))
+        var count = 0
+        while true {
+            if count == bytes.count {
+                guard bytes.count <= maxFileBytes else { throw HostError(path: path, reason: "larger than \(maxFileBytes) bytes") }
+                bytes.append(contentsOf: repeatElement(0, count: bytes.count))
+            }
+            let n = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + count, $0.count - count) }
+            if n < 0 {
+                if errno == EINTR || errno == EAGAIN { continue }
+                throw HostError(path: path, errno: errno)
+            }
+            if n == 0 { break }
+            count += n
+        }
+        bytes.removeSubrange(count...)
+        return bytes
+    }
+}
