@@ -241,90 +241,29 @@ public struct QemuCapabilities: Equatable, Sendable {
     public init(emulator: String, machines: [MachineCapability]) { self.emulator = emulator; self.machines = machines }
 
     /// Reads the parts of a cache file (`virQEMUCapsFormatCache`) the demand needs: the
-    /// `<emulator>` element and each `<machine type= name= numaMemSupported=>`. nil when the
-    /// text is not such a file.
-    public static func parse(_ text: String) -> QemuCapabilities? { parse(bytes: Array(text.utf8)) }
-
-    /// The same, on the file's bytes (a cache file is ~200 KiB: no String of it is made).
-    public static func parse(bytes: [UInt8]) -> QemuCapabilities? {
-        bytes.withUnsafeBufferPointer { parse(buffer: $0) }
+    /// `<emulator>` element and each `<machine type= name= numaMemSupported=>`, with the same
+    /// XML reader (and limits) as domain XML. nil when the text is not such a file.
+    public static func parse(_ text: String) -> QemuCapabilities? {
+        guard let document = try? XMLDocument.parse(text) else { return nil }
+        return parse(root: document.root)
     }
 
-    private static func parse(buffer bytes: UnsafeBufferPointer<UInt8>) -> QemuCapabilities? {
-        guard let root = find("<qemuCaps>", in: bytes, from: 0) else { return nil }
-        guard let open = find("<emulator>", in: bytes, from: root),
-              let close = find("</emulator>", in: bytes, from: open) else { return nil }
-        let emulator = text(bytes[(open + 10)..<close])
-        guard !emulator.isEmpty else { return nil }
-        var machines: [MachineCapability] = []
-        var at = close
-        while let start = find("<machine ", in: bytes, from: at) {
-            var end = start
-            while end < bytes.count && bytes[end] != UInt8(ascii: ">") { end += 1 }
-            guard end < bytes.count else { break }
-            let tag = bytes[(start + 9)..<end]
-            at = end
-            guard let name = attribute("name", in: tag) else { continue }
-            machines.append(MachineCapability(virtType: attribute("type", in: tag) ?? "kvm", name: name,
-                                              alias: attribute("alias", in: tag),
-                                              numaMemSupported: attribute("numaMemSupported", in: tag) == "yes"))
+    /// The same, on the file's bytes: invalid UTF-8 makes it unreadable, as for libvirt.
+    public static func parse(bytes: [UInt8]) -> QemuCapabilities? {
+        guard let document = try? XMLDocument.parse(bytes) else { return nil }
+        return parse(root: document.root)
+    }
+
+    private static func parse(root: XMLElement) -> QemuCapabilities? {
+        guard root.name == "qemuCaps", let emulator = root.child("emulator")?.text, !emulator.isEmpty else { return nil }
+        let machines = root.children("machine").compactMap { m -> MachineCapability? in
+            guard let name = m["name"] else { return nil }
+            // libvirt writes `type` on every machine; a cache from before per-accelerator lists
+            // has none, and those machines were KVM's.
+            return MachineCapability(virtType: m["type"] ?? "kvm", name: name, alias: m["alias"],
+                                     numaMemSupported: m["numaMemSupported"] == "yes")
         }
         return QemuCapabilities(emulator: emulator, machines: machines)
-    }
-
-    /// The first `needle` at or after `from`. Looks for the needle's first byte eight bytes at
-    /// a time: a cache file is ~200 KiB and the machines are near its end.
-    private static func find(_ needle: StaticString, in hay: UnsafeBufferPointer<UInt8>, from: Int) -> Int? {
-        let n = needle.utf8CodeUnitCount
-        guard n > 0, hay.count >= n, from >= 0, let base = hay.baseAddress else { return nil }
-        let first = needle.utf8Start.pointee
-        let pattern = UInt64(first) &* 0x0101_0101_0101_0101
-        var i = from
-        let last = hay.count - n
-        while i <= last {
-            if i + 8 <= hay.count {
-                let word = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self) ^ pattern
-                // No byte of the word is `first`: skip all eight.
-                if (word &- 0x0101_0101_0101_0101) & ~word & 0x8080_8080_8080_8080 == 0 { i += 8; continue }
-            }
-            if base[i] == first {
-                var k = 1
-                while k < n && base[i + k] == needle.utf8Start[k] { k += 1 }
-                if k == n { return i }
-            }
-            i += 1
-        }
-        return nil
-    }
-
-    /// The value of `key='...'` (or `"..."`) in a tag's attribute bytes.
-    private static func attribute(_ key: StaticString, in tag: Slice<UnsafeBufferPointer<UInt8>>) -> String? {
-        let n = key.utf8CodeUnitCount
-        var i = tag.startIndex
-        while i + n + 2 < tag.endIndex {
-            // An attribute starts after a space.
-            if (i == tag.startIndex || tag[i - 1] == 0x20 || tag[i - 1] == 0x0A || tag[i - 1] == 0x09),
-               tag[i + n] == UInt8(ascii: "="), (0..<n).allSatisfy({ tag[i + $0] == key.utf8Start[$0] }) {
-                let quote = tag[i + n + 1]
-                guard quote == UInt8(ascii: "'") || quote == UInt8(ascii: "\"") else { return nil }
-                var j = i + n + 2
-                while j < tag.endIndex && tag[j] != quote { j += 1 }
-                return text(tag[(i + n + 2)..<j])
-            }
-            i += 1
-        }
-        return nil
-    }
-
-    /// Attribute or element text, with the five XML entities libvirt escapes undone.
-    private static func text(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> String {
-        let s = String(decoding: bytes, as: UTF8.self)
-        guard bytes.contains(UInt8(ascii: "&")) else { return s }
-        var out = s
-        for (entity, char) in [("&lt;", "<"), ("&gt;", ">"), ("&quot;", "\""), ("&apos;", "'"), ("&amp;", "&")] {
-            out = out.replacing(entity, with: char)
-        }
-        return out
     }
 }
 

@@ -22,6 +22,8 @@ extension FuzzTarget {
         .config,
         .ledger,
         .poolText,
+        .qemuConf,
+        .libvirtHost,
     ]
 
     static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }
