@@ -216,7 +216,7 @@ public final class Agent: @unchecked Sendable {
         guard let s = session else { return }
         var demand: [DemandItem]?
         let pool = try? SysfsPoolReader(environment: options.environment).read()
-        let context = (pool ?? HugepagePool(sizes: [:])).context(basePageKiB: GuardEnvironment.basePageKiB)
+        let context = LibvirtHostReader(environment: options.environment).context(pool: pool ?? HugepagePool(sizes: [:]))
         let stopped: Bool
         if case let .lifecycle(event, _) = e.kind {
             stopped = [LifecycleEvent.stopped, .undefined, .crashed].contains(LifecycleEvent(rawValue: event))

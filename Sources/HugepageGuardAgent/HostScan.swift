@@ -36,7 +36,7 @@ public enum HostScan {
         let listedAt = BootClock.now()
         let running: [RunningDomain]
         do {
-            running = try runningDomains(conn, context: pool.context(basePageKiB: GuardEnvironment.basePageKiB),
+            running = try runningDomains(conn, context: LibvirtHostReader(environment: environment).context(pool: pool),
                                          environment: environment, unparsable: unparsable)
         } catch { throw .libvirt(error) }
         return HostState(pool: pool, running: running, files: libvirtHugetlbfsFiles(mounts: pool.mounts, environment: environment),

@@ -53,6 +53,13 @@ public struct LibvirtHostReader: Sendable {
         public static func needed(by spec: DomainSpec) -> CapabilitiesScope { spec.cells.isEmpty ? .none : .emulator(spec.emulator) }
     }
 
+    /// The demand's context for every domain on this host, as the hook computes it: libvirt's
+    /// qemu.conf, capabilities cache and mounts (the agent and `status` describe running
+    /// domains with the same rules the hook admitted them by).
+    public func context(pool: HugepagePool) -> PageSizeContext {
+        read(pool: pool, capabilities: .all).context(basePageKiB: GuardEnvironment.basePageKiB, pool: pool)
+    }
+
     public func read(pool: HugepagePool, capabilities scope: CapabilitiesScope = .all) -> Facts {
         var notes: [String] = []
         let mountsText = (try? Self.readBounded(environment.host("/proc/mounts"))) ?? nil
