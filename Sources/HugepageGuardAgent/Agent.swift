@@ -251,11 +251,17 @@ public final class Agent: @unchecked Sendable {
             for d in state.running { lastDemand[d.uuid] = d.demand.items }
             let config = options.config
             let now = BootClock.now()
+            var growthLines: [LogLine] = []
             let (report, load) = try store.withLock { ledger, load -> (ReconcileReport, LedgerLoad) in
-                let r = Reconciler.reconcile(state, ledger: ledger, config: config, now: now, isAlive: { ProcessTable.isAlive($0) })
+                var r = Reconciler.reconcile(state, ledger: ledger, config: config, now: now, isAlive: { ProcessTable.isAlive($0) })
+                // Pages grown for domains that left the ledger: given back (or kept) as at their release.
+                growthLines = GrowthKeeper.settle(before: ledger, after: &r.ledger,
+                                                  growth: PoolGrowth(environment: options.environment, stateDir: store.directory),
+                                                  config: config, now: now)
                 ledger = r.ledger
                 return (r, load)
             }
+            for line in growthLines { logger.log(AgentLogLine(growth: line)) }
             if case let .corrupt(aside, error) = load {
                 logger.log(AgentLogLine(.warning, .ledgerCorrupt, [("moved_to", aside), ("error", "\(error)")],
                                         message: "the ledger was unreadable; moved it aside and rebuilt it from the running VMs"))
@@ -299,7 +305,9 @@ public final class Agent: @unchecked Sendable {
     }
 
     private func writeMetrics(report: ReconcileReport?, refusals: UInt64) {
-        let m = Metrics.agent(report: report, refusals: refusals, counters: counters, intervalSeconds: options.reconcileInterval)
+        var m = Metrics.agent(report: report, refusals: refusals, counters: counters, intervalSeconds: options.reconcileInterval)
+        m.addGrowth(ledger: report?.ledger,
+                    counters: GrowthCounters.read(directory: options.environment.stateDir(config: options.config)))
         do { try metrics.write(m) } catch {
             logger.log(AgentLogLine(.warning, .metricsWriteFailed, [("path", metrics.path), ("error", "\(error)")]))
         }

@@ -182,7 +182,7 @@ public enum Reconciler {
                                               reason: "reservation expired: its start never finished"))
         }
         for d in hugepage {
-            if let i = after.entries.firstIndex(where: { $0.domain == d.name }) {
+            if let i = after.entries.firstIndex(where: { !$0.isGrownHold && $0.domain == d.name }) {
                 if after.entries[i].state == .started, after.entries[i].items != d.demand.items {
                     findings.append(.commitmentChanged(domain: d.name, uuid: d.uuid, from: after.entries[i].items, to: d.demand.items))
                     after.entries[i].items = d.demand.items

@@ -18,6 +18,9 @@ public struct CheckResult: Sendable {
     public var reasons: [Reason]
     /// The refusal paragraph when the domain doesn't fit, or the error.
     public var message: String?
+    /// With `pool.grow = on` and a domain that doesn't fit: what growth would do (planned,
+    /// nothing written); nil otherwise.
+    public var growth: GrowthOutcome?
 
     /// The result of a decision.
     public init(_ report: DecisionReport) {
@@ -30,6 +33,7 @@ public struct CheckResult: Sendable {
         backends = d.demand.backends
         reasons = d.reasons
         message = d.fits ? nil : report.refusalParagraph
+        growth = report.growth
     }
 
     /// A domain that takes no hugepages: admitted without looking at the host.
@@ -45,7 +49,7 @@ public struct CheckResult: Sendable {
     }
 
     /// The keys of `json`, in order, the same on every path.
-    public static let jsonKeys = ["domain", "decision", "fits", "policy", "demand", "backends", "reasons", "message"]
+    public static let jsonKeys = ["domain", "decision", "fits", "policy", "demand", "backends", "reasons", "message", "growth"]
 
     public var json: JSON {
         func nodes(_ set: NodeSet?) -> JSON { set.map { .array($0.ids.map { .int(Int64($0)) }) } ?? .null }
@@ -68,7 +72,27 @@ public struct CheckResult: Sendable {
             })),
             ("reasons", .array(reasons.map { Self.json($0, nodes: nodes) })),
             ("message", message.map(JSON.string) ?? .null),
+            ("growth", growth.map(Self.json) ?? .null),
         ])
+    }
+
+    /// `{"result": "would_grow", "pages": [{"pageSizeKiB": 2048, "node": null, "pages": 32}]}`;
+    /// `result` is as in `hugepage_guard_pool_grow_total`, or `would_grow` / `unknown`.
+    private static func json(_ growth: GrowthOutcome) -> JSON {
+        func steps(_ s: [GrowStep]) -> JSON {
+            .array(s.map { .object([("pageSizeKiB", .uint($0.pageSizeKiB)), ("node", $0.node.map { .int(Int64($0)) } ?? .null),
+                                    ("pages", .uint($0.pages))]) })
+        }
+        var fields: [(String, JSON)] = [("result", .string(growth.metricResult))]
+        switch growth {
+        case .wouldGrow(let s), .grown(let s): fields.append(("pages", steps(s)))
+        case .refused(let r):
+            fields.append(("limit", .string(r.limit.rawValue)))
+            fields.append(("detail", .string(r.detail)))
+        case .rolledBack(let asked, _, _), .stillShort(let asked, _): fields.append(("pages", steps(asked)))
+        case .unknown(let reason): fields.append(("detail", .string(reason)))
+        }
+        return .object(fields)
     }
 
     private static func json(_ reason: Reason, nodes: (NodeSet?) -> JSON) -> JSON {

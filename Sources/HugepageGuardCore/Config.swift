@@ -10,12 +10,15 @@ public struct GuardConfig: Equatable, Sendable {
     public var reconcileInterval: Int64 = 60
     /// Where the agent writes Prometheus metrics (node-exporter textfile collector).
     public var metricsPath: String = "/var/lib/prometheus/node-exporter/hugepage_guard.prom"
+    /// The `pool.*` keys: growing the pool on demand (off by default).
+    public var growth = GrowthConfig()
 
     public init() {}
 
     /// Every key, as the unknown-key error lists them.
     public static var knownKeys: [String] {
         ["policy", "reserve.<size>", "reserve.<size>.node<N>"] + settings.map(\.key).filter { $0 != "policy" }
+            + ["pool.grow.max.<size>", "pool.grow.max.<size>.node<N>"]
     }
 
     /// Reserve for `pageSizeKiB` that applies anywhere (`node == nil`) or on one node.
@@ -34,7 +37,8 @@ public struct GuardConfig: Equatable, Sendable {
         var apply: @Sendable (inout GuardConfig, String) throws(ValueError) -> Void
     }
 
-    /// The keys with a fixed name; `reserve.*` keys are read by `reserveKey`. A new key is
+    /// The keys with a fixed name; `reserve.*` and `pool.grow.max.*` keys are read by
+    /// `sizedKey`. A new key is
     /// one entry here (and a line in packaging/hugepage-guard.conf and its man page).
     static let settings: [Setting] = [
         Setting(key: "policy") { config, value throws(ValueError) in
@@ -45,7 +49,23 @@ public struct GuardConfig: Equatable, Sendable {
         Setting(key: "reservation_timeout") { config, value throws(ValueError) in config.reservationTimeout = try seconds(value) },
         Setting(key: "agent.reconcile_interval") { config, value throws(ValueError) in config.reconcileInterval = try seconds(value) },
         Setting(key: "agent.metrics_path") { config, value throws(ValueError) in config.metricsPath = try absolutePath(value) },
+        Setting(key: "pool.grow") { config, value throws(ValueError) in config.growth.grow = try onOff(value) },
+        Setting(key: "pool.grow.min_available") { config, value throws(ValueError) in
+            guard let floor = MemoryFloor.parse(value) else {
+                throw ValueError(problem: "must be a size like 2G or 512M (digits, then K, M, G or T), or a percentage of memory from 0% to 100%")
+            }
+            config.growth.minAvailable = floor
+        },
+        Setting(key: "pool.shrink") { config, value throws(ValueError) in config.growth.shrink = try onOff(value) },
     ]
+
+    static func onOff(_ value: String) throws(ValueError) -> Bool {
+        switch value {
+        case "on": return true
+        case "off": return false
+        default: throw ValueError(problem: "is not one of on, off")
+        }
+    }
 
     static func absolutePath(_ value: String) throws(ValueError) -> String {
         guard value.hasPrefix("/") else { throw ValueError(problem: "must be an absolute path") }
@@ -88,18 +108,27 @@ public struct GuardConfig: Equatable, Sendable {
     /// `reserve.<size>` or `reserve.<size>.node<N>`: the page size in KiB and the node.
     /// Throws the problem with the key itself.
     static func reserveKey(_ key: String) throws(ValueError) -> (pageSizeKiB: UInt64, node: Int?) {
-        let parts = key.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 2 || parts.count == 3 else {
-            throw ValueError(problem: "expected reserve.<size> or reserve.<size>.node<N>, with a size like 2M or 1G")
+        try sizedKey(key, prefix: "reserve.")
+    }
+
+    /// The keys that hold a page count per page size and optionally per node, by prefix.
+    static let sizedKeyPrefixes = ["reserve.", "pool.grow.max."]
+
+    /// `<prefix><size>` or `<prefix><size>.node<N>` (`prefix` ends in a dot): the page size
+    /// in KiB and the node. Throws the problem with the key itself.
+    static func sizedKey(_ key: String, prefix: String) throws(ValueError) -> (pageSizeKiB: UInt64, node: Int?) {
+        let parts = key.dropFirst(prefix.count).split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 1 || parts.count == 2 else {
+            throw ValueError(problem: "expected \(prefix)<size> or \(prefix)<size>.node<N>, with a size like 2M or 1G")
         }
         let size: UInt64
-        switch pageSize(parts[1]) {
+        switch pageSize(parts[0]) {
         case .success(let kib): size = kib
         case .failure(let error): throw error
         }
-        guard parts.count == 3 else { return (size, nil) }
-        guard parts[2].hasPrefix("node") else { throw ValueError(problem: "expected a node like node0 after the size") }
-        switch decimal(parts[2].dropFirst(4)) {
+        guard parts.count == 2 else { return (size, nil) }
+        guard parts[1].hasPrefix("node") else { throw ValueError(problem: "expected a node like node0 after the size") }
+        switch decimal(parts[1].dropFirst(4)) {
         case .value(let n) where n <= UInt64(maxNode): return (size, Int(n))
         case .value, .tooLarge: throw ValueError(problem: "node numbers go from 0 to \(maxNode)")
         case .invalid: throw ValueError(problem: "expected a node like node0 after the size")
@@ -161,19 +190,24 @@ public struct GuardConfig: Equatable, Sendable {
             if let hash = value.firstIndex(of: "#") { value = value[..<hash].trimmingCharacters(in: " \t") }
             if value.isEmpty { throw fail("\(quoted(key)) has no value") }
 
-            // The key's canonical spelling: reserve keys by page size in KiB and node number.
+            // The key's canonical spelling: reserve and growth cap keys by page size in KiB and
+            // node number.
             let canonical: String
-            if key.hasPrefix("reserve.") {
+            if let prefix = sizedKeyPrefixes.first(where: { key.hasPrefix($0) }) {
                 let parsed: (pageSizeKiB: UInt64, node: Int?)
-                do { parsed = try reserveKey(key) } catch { throw fail("\(quoted(key)): \(error.problem)") }
+                do { parsed = try sizedKey(key, prefix: prefix) } catch { throw fail("\(quoted(key)): \(error.problem)") }
                 let pages: UInt64
                 switch decimal(Substring(value)) {
                 case .value(let n): pages = n
                 case .tooLarge: throw fail("\(key) \(quoted(value)) is out of range: at most \(UInt64.max) pages")
                 case .invalid: throw fail("\(key) \(quoted(value)) must be a whole number of pages (digits only)")
                 }
-                canonical = "reserve.\(parsed.pageSizeKiB)K" + (parsed.node.map { ".node\($0)" } ?? "")
-                config.reserves.append(HostReserve(pageSizeKiB: parsed.pageSizeKiB, node: parsed.node, pages: pages))
+                canonical = "\(prefix)\(parsed.pageSizeKiB)K" + (parsed.node.map { ".node\($0)" } ?? "")
+                if prefix == "reserve." {
+                    config.reserves.append(HostReserve(pageSizeKiB: parsed.pageSizeKiB, node: parsed.node, pages: pages))
+                } else {
+                    config.growth.caps.append(GrowCap(pageSizeKiB: parsed.pageSizeKiB, node: parsed.node, pages: pages))
+                }
             } else if let setting = settings.first(where: { $0.key == key }) {
                 canonical = key
                 do { try setting.apply(&config, value) } catch { throw fail("\(key) \(quoted(value)) \(error.problem)") }

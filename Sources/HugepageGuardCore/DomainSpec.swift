@@ -16,6 +16,9 @@ public struct DomainSpec: Equatable, Sendable {
     public var memoryDevices: [MemoryDevice]
     /// Our own `<metadata>` element, if present.
     public var policyOverride: Policy?
+    /// `grow="off"` (or `"on"`) on our `<metadata>` element: whether the pool may grow for
+    /// this domain; nil follows the host's `pool.grow`.
+    public var growOverride: Bool? = nil
     /// `<memoryBacking><source type='file'/>`: RAM without hugepages is a file in
     /// qemu.conf's `memory_backing_dir`.
     public var fileSource: Bool = false

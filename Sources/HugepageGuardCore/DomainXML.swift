@@ -69,11 +69,13 @@ extension DomainSpec {
         let backing = try MemoryBackingSection(root.child("memoryBacking"))
         let numa = try NumaSection(root.child("cpu")?.child("numa"))
         let devices = try MemoryDevicesSection(root.child("devices"))
+        let guardElement = try parseGuardMetadata(root.child("metadata"))
 
         self.init(name: name, uuid: root.child("uuid")?.text.trimmingCharacters(in: " \t\n"),
                   memoryKiB: memoryKiB, hugepages: backing.hugepages, memfdSource: backing.source == "memfd",
                   cells: numa.cells, numatune: try parseNumatune(root.child("numatune")),
-                  memoryDevices: devices.memory, policyOverride: try parsePolicy(root.child("metadata")))
+                  memoryDevices: devices.memory, policyOverride: guardElement.policy)
+        growOverride = guardElement.grow
         fileSource = backing.source == "file"
         memoryAccess = backing.access
         numaInterconnects = numa.interconnects
@@ -210,17 +212,28 @@ private func parseNumatune(_ nt: XMLElement?) throws(DomainXMLError) -> Numatune
     return numatune
 }
 
-/// Our `<metadata><guard policy>`, in our namespace.
-private func parsePolicy(_ metadata: XMLElement?) throws(DomainXMLError) -> Policy? {
+/// Our `<metadata><guard policy grow>`, in our namespace: the domain's own policy, and
+/// `grow="on|off"` (whether the pool may grow for it). An element with only `grow` leaves
+/// the policy to the host.
+private func parseGuardMetadata(_ metadata: XMLElement?) throws(DomainXMLError) -> (policy: Policy?, grow: Bool?) {
     var policy: Policy?
+    var grow: Bool?
     for el in metadata?.elements ?? [] where el.name == "guard" && el.namespace == metadataNamespace {
-        guard let text = el["policy"], let p = Policy(rawValue: text) else {
-            throw .invalid(element: "<metadata><guard policy>", value: el["policy"] ?? "",
-                           reason: "must be one of enforce, warn, off")
+        if el["policy"] != nil || el["grow"] == nil {
+            guard let text = el["policy"], let p = Policy(rawValue: text) else {
+                throw .invalid(element: "<metadata><guard policy>", value: el["policy"] ?? "",
+                               reason: "must be one of enforce, warn, off")
+            }
+            policy = p
         }
-        policy = p
+        if let text = el["grow"] {
+            guard text == "on" || text == "off" else {
+                throw .invalid(element: "<metadata><guard grow>", value: text, reason: "must be on or off")
+            }
+            grow = text == "on"
+        }
     }
-    return policy
+    return (policy, grow)
 }
 
 /// A memory access mode; libvirt's `default` is the same as none.

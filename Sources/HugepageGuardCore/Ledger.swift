@@ -88,6 +88,15 @@ public struct LedgerEntry: Equatable, Sendable {
     /// The libvirtd that ran the hook; when it is gone the start died with it.
     public var owner: ProcessRef?
     public var items: [DemandItem]
+    /// Pages the hook grew the pool by for this domain and has not given back, per size and
+    /// node (one node, or nil for the size's pool as a whole).
+    public var grown: [DemandItem] = []
+
+    /// The operation of an entry that only holds grown pages a shrink could not give back
+    /// yet: no demand, never in flight, and not the domain's own entry (the domain may
+    /// start again while it waits).
+    public static let grownHoldOperation = "shrink"
+    public var isGrownHold: Bool { operation == Self.grownHoldOperation }
 
     public init(domain: String, uuid: String?, state: State, operation: String, since: Int64,
                 owner: ProcessRef?, items: [DemandItem]) {
@@ -114,7 +123,8 @@ public struct Ledger: Equatable, Sendable {
 
     public init(entries: [LedgerEntry] = [], refusals: UInt64 = 0) { self.entries = entries; self.refusals = refusals }
 
-    public func entry(_ id: DomainIdentity) -> LedgerEntry? { entries.first { $0.identity.isSame(as: id) } }
+    /// The domain's own entry (never a hold of grown pages).
+    public func entry(_ id: DomainIdentity) -> LedgerEntry? { entries.first { !$0.isGrownHold && $0.identity.isSame(as: id) } }
     /// The entry of the domain named `domain` (byte for byte).
     public func entry(domain: String) -> LedgerEntry? { entry(DomainIdentity(name: domain, uuid: nil)) }
 
@@ -128,17 +138,18 @@ public struct Ledger: Equatable, Sendable {
     }
 
     /// Records a reservation, replacing any earlier entry of the same domain (an incoming
-    /// migration or a restore runs `prepare begin` after its own `begin`).
+    /// migration or a restore runs `prepare begin` after its own `begin`). A hold of grown
+    /// pages stays.
     public mutating func reserve(_ entry: LedgerEntry) {
         let id = entry.identity
-        entries.removeAll { $0.identity.isSame(as: id) }
+        entries.removeAll { !$0.isGrownHold && $0.identity.isSame(as: id) }
         entries.append(entry)
     }
 
     /// `started begin`: the pages are now in the kernel's count.
     @discardableResult
     public mutating func markStarted(_ id: DomainIdentity, at now: Int64) -> Bool {
-        guard let i = entries.firstIndex(where: { $0.identity.isSame(as: id) }) else { return false }
+        guard let i = entries.firstIndex(where: { !$0.isGrownHold && $0.identity.isSame(as: id) }) else { return false }
         entries[i].state = .started
         entries[i].since = now
         return true
@@ -152,7 +163,7 @@ public struct Ledger: Equatable, Sendable {
     /// `release end`: idempotent.
     @discardableResult
     public mutating func drop(_ id: DomainIdentity) -> LedgerEntry? {
-        guard let i = entries.firstIndex(where: { $0.identity.isSame(as: id) }) else { return nil }
+        guard let i = entries.firstIndex(where: { !$0.isGrownHold && $0.identity.isSame(as: id) }) else { return nil }
         return entries.remove(at: i)
     }
 
@@ -194,7 +205,9 @@ public enum LedgerCodec {
             if let uuid = e.uuid { out += " uuid=" + Logfmt.value(uuid) }
             out += " state=" + e.state.rawValue + " op=" + Logfmt.value(e.operation) + " since=" + String(e.since)
             if let owner = e.owner { out += " owner=" + owner.description }
-            out += " demand=" + encode(items: e.items) + "\n"
+            out += " demand=" + encode(items: e.items)
+            if !e.grown.isEmpty { out += " grown=" + encode(items: e.grown) }
+            out += "\n"
         }
         return out
     }
@@ -251,8 +264,16 @@ public enum LedgerCodec {
                 }
                 totalKiB = sum
             }
-            ledger.entries.append(LedgerEntry(domain: domain, uuid: f["uuid"], state: state, operation: f["op"] ?? "prepare",
-                                              since: since, owner: owner, items: items))
+            var entry = LedgerEntry(domain: domain, uuid: f["uuid"], state: state, operation: f["op"] ?? "prepare",
+                                    since: since, owner: owner, items: items)
+            if let g = f["grown"] {
+                guard let grown = decode(items: g) else { throw LedgerError(line: lineNo, reason: "grown is not size@node:pages;…") }
+                guard grown.allSatisfy({ $0.pageSizeKiB > 0 && ($0.hostNodes.map { $0.ids.count == 1 } ?? true) }) else {
+                    throw LedgerError(line: lineNo, reason: "grown must name a page size above 0 KiB and one node or *")
+                }
+                entry.grown = grown
+            }
+            ledger.entries.append(entry)
         }
         if !sawHeader && !text.isEmpty { throw LedgerError(line: 1, reason: "no 'hugepage-guard ledger v1' header") }
         return ledger

@@ -17,6 +17,20 @@ public enum LogEvent: String, CaseIterable, Sendable {
     case ledgerCorrupt = "ledger_corrupt"
     /// The ledger could not be read or written.
     case ledgerError = "ledger_error"
+    /// QEMU can't start the domain as configured, and policy `warn` lets the start go on.
+    case unstartable
+    /// The pool was grown for a start that would have been refused (`pool.grow = on`).
+    case poolGrown = "pool_grown"
+    /// Growth was not tried: it would cross `pool.grow.min_available` or a `pool.grow.max` cap.
+    case poolGrowRefused = "pool_grow_refused"
+    /// The kernel gave fewer pages than asked (or the start still didn't fit): every count put back.
+    case poolGrowRollback = "pool_grow_rollback"
+    /// Pages grown for a domain were given back (its stop, a failed start, or the agent).
+    case poolShrunk = "pool_shrunk"
+    /// Grown pages that could not be given back safely yet; the agent retries.
+    case poolShrinkDeferred = "pool_shrink_deferred"
+    /// Grown pages of a domain that is gone, kept because `pool.shrink = off`.
+    case poolGrownKept = "pool_grown_kept"
 
     // The agent: its own life and its connection.
     case agentStarting = "agent_starting"

@@ -5,6 +5,8 @@ public struct DecisionReport: Sendable {
     public var pool: HugepagePool
     /// The hook operation (`prepare`, `migrate`, `restore`), or `check`.
     public var operation: String
+    /// What growing the pool did for this start, when it was tried.
+    public var growth: GrowthOutcome? = nil
 
     public init(decision: Decision, pool: HugepagePool, operation: String) {
         self.decision = decision; self.pool = pool; self.operation = operation
@@ -43,6 +45,10 @@ public struct DecisionReport: Sendable {
                 sentences.append("\(humanPageSize(kib: s.pageSizeKiB)) pages \(placeText(s.hostNodes)): needs \(s.needed), free \(s.free), reserved by other starts \(s.reservedByOtherStarts), host reserve \(s.hostReserve), so \(s.short) short.")
                 fixes.append(fixCommand(s))
             }
+        }
+        if let g = growth?.refusalText {
+            sentences.append(g.sentence)
+            if let fix = g.fix { fixes.append(fix) }
         }
         var text = sentences.joined(separator: " ")
         if !fixes.isEmpty { text += " Fix: " + fixes.joined(separator: "; ") + ", then \(verbs.retry) it again." }
@@ -110,6 +116,7 @@ public struct DecisionReport: Sendable {
         }
         if decision.demand.isZero { line.append("pages", "0") }
         if !decision.demand.assumptions.isEmpty { line.append("assumed", decision.demand.assumptions.joined(separator: "; ")) }
+        if let growth { line.append("grow", growth.metricResult) }
         return line
     }
 

@@ -2,16 +2,23 @@ import HugepageGuardCore
 
 /// The whole admission path shared by the hook and `hugepage-guard check`, in this order:
 /// read the domain XML, read the config, then under the ledger's lock repair and expire the
-/// ledger, read the pool, decide, and record the outcome.
+/// ledger, read the pool, decide, grow the pool when it is allowed to and the start doesn't
+/// fit, and record the outcome.
 public struct Admission: Sendable {
     public var environment: GuardEnvironment
-    public init(environment: GuardEnvironment) { self.environment = environment }
+    /// Where pool growth writes; nil: the real sysfs under the environment's root.
+    public var poolWriter: (any PoolWriter)?
+    public init(environment: GuardEnvironment, poolWriter: (any PoolWriter)? = nil) {
+        self.environment = environment; self.poolWriter = poolWriter
+    }
 
     /// What came of one admission.
     public enum Outcome {
         /// The domain takes no hugepages: nothing else was read.
         case noHugepages(DomainSpec)
-        case decided(DomainSpec, DecisionReport, notes: [String])
+        /// `notes` are log lines written before the decision's own (expired reservations,
+        /// growth), each with its level.
+        case decided(DomainSpec, DecisionReport, notes: [LogLine])
         /// The guard could not decide: bad XML, config, pool or ledger.
         case failed(message: String)
     }
@@ -40,13 +47,17 @@ public struct Admission: Sendable {
         let identity = DomainIdentity(name: spec.name, uuid: spec.uuid)
 
         guard reserve else {
-            var notes: [String] = []
+            var notes: [LogLine] = []
             let ledger: Ledger
             do { ledger = try store.read() } catch {
-                notes.append("ignoring the reservation ledger: \(error)")
+                notes.append(LogLine(.warning, .ledgerError, [("error", "\(error)")], message: "ignoring the reservation ledger"))
                 ledger = Ledger()
             }
-            return evaluate(spec, config: config, operation: operation, inFlight: ledger.inFlight(excluding: identity), notes: notes)
+            let outcome = evaluate(spec, config: config, operation: operation, inFlight: ledger.inFlight(excluding: identity), notes: notes)
+            // What growth would do, planned without writing anything.
+            guard case let .decided(s, report, notes) = outcome, mayGrow(s, report, config) else { return outcome }
+            return .decided(s, PoolGrowth(environment: environment, stateDir: store.directory, writer: poolWriter)
+                                .preview(report: report, config: config), notes: notes)
         }
 
         do {
@@ -63,9 +74,23 @@ public struct Admission: Sendable {
                 // lock. Read before it, a start could decide on a free count taken before another
                 // start's `started begin` stopped its reservation from counting, and count those
                 // pages twice as free.
-                let outcome = evaluate(spec, config: config, operation: operation,
+                var outcome = evaluate(spec, config: config, operation: operation,
                                        inFlight: ledger.inFlight(excluding: identity), notes: notes)
-                record(outcome, in: &ledger, identity: identity, operation: operation, owner: owner, now: now)
+                // Growth happens under the same lock, so parallel starts never grow twice for one
+                // shortfall, and the decision after it reads the grown pool anew.
+                var grown: [GrowStep] = []
+                if case let .decided(s, report, notes) = outcome, mayGrow(s, report, config) {
+                    let growth = PoolGrowth(environment: environment, stateDir: store.directory, writer: poolWriter)
+                    let result = growth.grow(report: report, config: config) { () -> DecisionReport? in
+                        let again = evaluate(spec, config: config, operation: operation,
+                                             inFlight: ledger.inFlight(excluding: identity), notes: [])
+                        guard case let .decided(_, r, _) = again else { return nil }
+                        return r
+                    }
+                    grown = result.grown
+                    outcome = .decided(s, result.report, notes: notes + result.lines)
+                }
+                record(outcome, in: &ledger, identity: identity, operation: operation, owner: owner, now: now, grown: grown)
                 return outcome
             }
         } catch {
@@ -73,18 +98,26 @@ public struct Admission: Sendable {
         }
     }
 
-    /// Drops reservations whose start died halfway; one log line each.
-    private func expire(_ ledger: inout Ledger, now: Int64, config: GuardConfig) -> [String] {
-        ledger.expire(now: now, timeout: config.reservationTimeout, isAlive: { ProcessTable.isAlive($0) }).map {
-            Logfmt.line([("level", LogLevel.warning.rawValue), ("event", LogEvent.reservationExpired.rawValue),
-                         ("domain", $0.domain), ("op", $0.operation),
-                         ("age_s", $0.age(now: now).map { String($0) } ?? "unknown")])
+    /// Whether growth may be tried for a start that doesn't fit: `pool.grow = on`, a policy
+    /// that checks, and no `grow="off"` on the domain.
+    private func mayGrow(_ spec: DomainSpec, _ report: DecisionReport, _ config: GuardConfig) -> Bool {
+        !report.decision.fits && report.decision.policy != .off && config.growth.grow && spec.growOverride != false
+    }
+
+    /// Drops reservations whose start died halfway; one log line each. Pages grown for them
+    /// are held in the ledger, for the next `release end` or the agent to give back.
+    private func expire(_ ledger: inout Ledger, now: Int64, config: GuardConfig) -> [LogLine] {
+        let expired = ledger.expire(now: now, timeout: config.reservationTimeout, isAlive: { ProcessTable.isAlive($0) })
+        for e in expired { ledger.holdGrown(e, grown: e.grown.compactMap(GrowStep.init(item:)), now: now) }
+        return expired.map {
+            LogLine(.warning, .reservationExpired, [("domain", $0.domain), ("op", $0.operation),
+                                                    ("age_s", $0.age(now: now).map { String($0) } ?? "unknown")])
         }
     }
 
     /// Reads the pool and decides against it.
     private func evaluate(_ spec: DomainSpec, config: GuardConfig, operation: String, inFlight: [DemandItem],
-                          notes: [String]) -> Outcome {
+                          notes: [LogLine]) -> Outcome {
         let kernelPool: HugepagePool
         do { kernelPool = try SysfsPoolReader(environment: environment).read() } catch {
             return .failed(message: "cannot read the hugepage pool: \(error)")
@@ -99,7 +132,9 @@ public struct Admission: Sendable {
             let why = "QEMU can't start it: " + demand.unstartable.joined(separator: "; ")
             switch spec.policyOverride ?? config.policy {
             case .enforce: return .failed(message: why)
-            case .warn: notes.append(why)
+            case .warn:
+                notes.append(LogLine(.warning, .unstartable, [("op", operation), ("domain", spec.name), ("problems", why)],
+                                     message: "QEMU can't start it; policy warn lets the start go on"))
             case .off: break
             }
         }
@@ -109,14 +144,18 @@ public struct Admission: Sendable {
         return .decided(spec, DecisionReport(decision: decision, pool: pool, operation: operation), notes: notes)
     }
 
-    /// An admitted start reserves its pages; a refused one is counted.
+    /// An admitted start reserves its pages, with the pages grown for it (and those grown
+    /// by an earlier step of the same start, such as `migrate begin` before `prepare begin`);
+    /// a refused one is counted.
     private func record(_ outcome: Outcome, in ledger: inout Ledger, identity: DomainIdentity, operation: String,
-                        owner: ProcessRef?, now: Int64) {
+                        owner: ProcessRef?, now: Int64, grown: [GrowStep]) {
         guard case let .decided(_, report, _) = outcome else { return }
         let decision = report.decision
         if decision.verdict == .admit && decision.policy != .off {
-            ledger.reserve(LedgerEntry(domain: identity.name, uuid: identity.uuid, state: .reserved, operation: operation,
-                                       since: now, owner: owner, items: decision.demand.items))
+            var entry = LedgerEntry(domain: identity.name, uuid: identity.uuid, state: .reserved, operation: operation,
+                                    since: now, owner: owner, items: decision.demand.items)
+            entry.grown = (ledger.entry(identity)?.grown ?? []) + grown.map(\.item)
+            ledger.reserve(entry)
         } else if decision.verdict == .refuse {
             ledger.countRefusal()
         }

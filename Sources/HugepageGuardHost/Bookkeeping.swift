@@ -1,13 +1,15 @@
 import HugepageGuardCore
 
 /// The hook's bookkeeping at `started begin` and `release end`: the ledger's side of a
-/// start that was admitted. It never fails: whatever goes wrong becomes a log line, because
-/// a failing `started begin` would kill the domain's QEMU.
+/// start that was admitted, and at `release end` giving back the pages grown for it. It
+/// never fails: whatever goes wrong becomes a log line, because a failing `started begin`
+/// would kill the domain's QEMU.
 public struct Bookkeeping: Sendable {
     public enum Step: Sendable {
         /// `started begin`: QEMU holds the pages now, so the reservation stops counting.
         case started
-        /// `release end`: the domain is gone (or its start was refused); drop its entry.
+        /// `release end`: the domain is gone (or its start was refused); drop its entry and
+        /// give back the pages grown for it.
         case release
     }
 
@@ -18,7 +20,11 @@ public struct Bookkeeping: Sendable {
     }
 
     public var environment: GuardEnvironment
-    public init(environment: GuardEnvironment) { self.environment = environment }
+    /// Where giving back grown pages writes; nil: the real sysfs under the environment's root.
+    public var poolWriter: (any PoolWriter)?
+    public init(environment: GuardEnvironment, poolWriter: (any PoolWriter)? = nil) {
+        self.environment = environment; self.poolWriter = poolWriter
+    }
 
     /// Records `step` for the domain libvirt ran the hook for: `hookName` is argv[1] as given,
     /// `xml` the domain XML libvirt wrote on stdin (nil if it could not be read). The entry
@@ -42,6 +48,7 @@ public struct Bookkeeping: Sendable {
         if let configProblem {
             line(.warning, .ledgerError, [("error", configProblem), ("state_dir", directory)])
         }
+        var growthLines: [LogLine] = []
         do {
             let done: Bool = try LedgerStore(directory: directory).withLock { ledger, load in
                 if case let .corrupt(aside, error) = load {
@@ -49,7 +56,10 @@ public struct Bookkeeping: Sendable {
                 }
                 switch step {
                 case .started: return ledger.markStarted(identity, at: now)
-                case .release: return ledger.drop(identity) != nil
+                case .release:
+                    guard let dropped = ledger.drop(identity) else { return false }
+                    growthLines = giveBack(dropped, ledger: &ledger, directory: directory, now: now)
+                    return true
                 }
             }
             if done {
@@ -57,10 +67,32 @@ public struct Bookkeeping: Sendable {
                 if let xmlProblem { fields.append(("matched_by", "name: \(xmlProblem)")) }
                 line(.info, step == .started ? .reservationCommitted : .reservationReleased, fields)
             }
+            lines += growthLines.map { Line(level: $0.level, text: $0.text) }
         } catch {
             line(.error, .ledgerError, [("error", "\(error)")])
         }
         return lines
+    }
+
+    /// Gives back the pages grown for `dropped` (all of them after a start that never ran;
+    /// after a run only with `pool.shrink = on`), after retrying pages earlier shrinks held
+    /// back, which may be free now. The config is read only when there is something to give
+    /// back; when it can't be read, the pages are held for the agent, since without it the
+    /// host reserve is unknown.
+    private func giveBack(_ dropped: LedgerEntry, ledger: inout Ledger, directory: String, now: Int64) -> [LogLine] {
+        guard !dropped.grown.isEmpty || ledger.entries.contains(where: { $0.isGrownHold && !$0.grown.isEmpty }) else { return [] }
+        let config: GuardConfig
+        do { config = try ConfigFile.load(path: environment.configPath) } catch {
+            let steps = dropped.grown.compactMap(GrowStep.init(item:))
+            ledger.holdGrown(dropped, grown: steps, now: now)
+            guard !steps.isEmpty else { return [] }
+            var fields: [(String, String)] = [("domain", dropped.domain)]
+            if let uuid = dropped.uuid { fields.append(("uuid", uuid)) }
+            return [LogLine(.warning, .poolShrinkDeferred, fields + [("pages", PoolGrowth.stepsText(steps)), ("error", "\(error)")])]
+        }
+        let growth = PoolGrowth(environment: environment, stateDir: directory, writer: poolWriter)
+        return growth.retryHeld(ledger: &ledger, config: config, now: now)
+            + growth.release(dropped, ledger: &ledger, config: config, now: now)
     }
 
     /// The domain's identity: argv[1] as given, and the UUID of the XML if it can be read

@@ -64,8 +64,10 @@ case .decide:
                                ("decision", "admit"), ("domain", spec.name), ("pages", "0")]), level: .info)
         exit(0)
     case let .decided(_, report, notes):
-        for note in notes { log.write(note, level: .warning) }
-        log.write(report.logLine, level: report.decision.fits ? .info : .warning)
+        // Each line at its own level: an expired reservation warns, a growth that let the
+        // start in is info.
+        for note in notes { log.write(note) }
+        log.write(report.logLine)
         if report.decision.verdict == .refuse {
             StandardStream.error(report.refusalParagraph + "\n")
             exit(1)

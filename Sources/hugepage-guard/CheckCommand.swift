@@ -66,7 +66,11 @@ struct CheckCommand: ParsableCommand {
                 print(TerminalText.escaped("\(spec.name): admit. It uses no hugepages."))
             }
         case let .decided(_, report, notes):
-            for note in notes { StandardStream.error(TerminalText.escaped("hugepage-guard check: \(note)") + "\n") }
+            for note in notes {
+                let fields = note.fields.filter { $0.key != "op" }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+                let text = ([note.message].compactMap { $0 } + [fields]).joined(separator: ": ")
+                StandardStream.error(TerminalText.escaped("hugepage-guard check: \(text)") + "\n")
+            }
             if json {
                 print(CheckResult(report).json.rendered())
             } else {
@@ -99,6 +103,13 @@ struct HumanReport {
             let free = p.map { "\($0.available) of \($0.nr) free" } ?? "no pool"
             let needs = PageArithmetic.shown(PageArithmetic.sum(d.demand.items.filter { $0.pageSizeKiB == size }.map(\.pages)))
             lines.append("  \(humanPageSize(kib: size)) pages: needs \(needs); pool: \(free)")
+        }
+        if case .wouldGrow(let steps) = report.growth {
+            lines.append("  pool.grow is on: as the pool stands this is a refusal, but the hook would first grow the pool by "
+                         + "\(GrowStep.listText(steps)) and admit it if the kernel gives every page (nothing was written; "
+                         + "'hugepage-guard plan' says how much more can grow).")
+        } else if let growth = report.growth {
+            lines.append("  pool.grow is on, but the hook would not grow the pool for it (\(growth.metricResult); the reason is below).")
         }
         if !d.fits { lines.append(""); lines.append(report.refusalParagraph) }
         // Each line on its own is escaped: names and aliases come from the XML.

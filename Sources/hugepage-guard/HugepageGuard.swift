@@ -13,7 +13,7 @@ struct HugepageGuard: AsyncParsableCommand {
             decision by hand (check), the pool and who holds it (status), and runs the agent that \
             watches libvirt's events (agent).
             """,
-        subcommands: [CheckCommand.self, AgentCommand.self, StatusCommand.self])
+        subcommands: [CheckCommand.self, AgentCommand.self, StatusCommand.self, PlanCommand.self])
 
     /// Exit statuses are part of the interface: 0 admit/ok, 1 refuse, 2 bad input.
     static func main() async {

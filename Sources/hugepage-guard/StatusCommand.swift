@@ -45,10 +45,16 @@ struct StatusCommand: ParsableCommand {
         }
         let report = Reconciler.reconcile(state, ledger: ledger, config: config, now: BootClock.now(),
                                           isAlive: { ProcessTable.isAlive($0) })
+        // Growth: grown per size and node, and an estimate of how much more could grow now.
+        let growthRows = (try? HostMemoryReader(environment: environment).read()).map {
+            GrowthStatus.rows(ledger: ledger, pool: state.pool, memory: $0, config: config)
+        } ?? []
         if json {
-            StandardStream.output(StatusView.json(report, ledgerWarnings: ledgerWarnings).rendered() + "\n")
+            var out = StatusView.json(report, ledgerWarnings: ledgerWarnings)
+            if case .object(var fields) = out { fields.append(("growth", GrowthStatus.json(growthRows, config: config))); out = .object(fields) }
+            StandardStream.output(out.rendered() + "\n")
         } else {
-            StandardStream.output(StatusView.table(report, ledgerWarnings: ledgerWarnings))
+            StandardStream.output(StatusView.table(report, ledgerWarnings: ledgerWarnings) + GrowthStatus.text(growthRows, config: config))
         }
     }
 }

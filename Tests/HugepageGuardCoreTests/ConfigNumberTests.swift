@@ -102,7 +102,9 @@ final class ConfigNumberTests: XCTestCase {
 
     func testKnownKeys_listsEverySettingAndTheReserveForms() {
         XCTAssertEqual(GuardConfig.knownKeys, ["policy", "reserve.<size>", "reserve.<size>.node<N>", "state_dir",
-                                               "reservation_timeout", "agent.reconcile_interval", "agent.metrics_path"])
+                                               "reservation_timeout", "agent.reconcile_interval", "agent.metrics_path",
+                                               "pool.grow", "pool.grow.min_available", "pool.shrink",
+                                               "pool.grow.max.<size>", "pool.grow.max.<size>.node<N>"])
     }
 
     func testLinesBuiltFromHostilePieces_parseOrFailWithALineNumber_neverTrap() {

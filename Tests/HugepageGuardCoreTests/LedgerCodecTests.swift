@@ -90,3 +90,51 @@ final class LedgerCodecTests: XCTestCase {
         XCTAssertNil(LedgerCodec.decode(items: "2048@x:1"))
     }
 }
+
+final class LedgerGrownCodecTests: XCTestCase {
+    func testGrownPages_roundTrip() throws {
+        var e = LedgerEntry(domain: "web1", uuid: "u", state: .started, operation: "prepare", since: 5, owner: nil,
+                            items: [DemandItem(pageSizeKiB: 2048, hostNodes: nil, pages: 32)])
+        e.grown = [DemandItem(pageSizeKiB: 2048, hostNodes: nil, pages: 30), DemandItem(pageSizeKiB: 1_048_576, hostNodes: NodeSet([1]), pages: 1)]
+        let text = LedgerCodec.encode(Ledger(entries: [e]))
+        XCTAssertTrue(text.contains(" grown=2048@*:30;1048576@1:1"), text)
+        XCTAssertEqual(try LedgerCodec.decode(text).entries, [e])
+    }
+
+    func testAnEntryWithoutGrown_readsAsNothingGrown() throws {
+        let text = LedgerCodec.header + "\nrefusals=0\ndomain=a state=reserved op=prepare since=1 demand=2048@*:4\n"
+        XCTAssertEqual(try LedgerCodec.decode(text).entries.first?.grown, [])
+        XCTAssertFalse(LedgerCodec.encode(try LedgerCodec.decode(text)).contains("grown="))
+    }
+
+    func testBadGrown_isAnError() {
+        let text = LedgerCodec.header + "\ndomain=a state=reserved op=prepare since=1 demand=- grown=zz\n"
+        XCTAssertThrowsError(try LedgerCodec.decode(text)) { XCTAssertTrue("\($0)".contains("grown"), "\($0)") }
+    }
+}
+
+/// A hold of grown pages (`op=shrink`) shares the domain's identity but is never its entry.
+final class LedgerGrownHoldTests: XCTestCase {
+    func testHold_isNotFoundDroppedReplacedOrStartedAsTheDomainsEntry() {
+        var hold = LedgerEntry(domain: "web1", uuid: nil, state: .started, operation: LedgerEntry.grownHoldOperation,
+                               since: 1, owner: nil, items: [])
+        hold.grown = [DemandItem(pageSizeKiB: 2048, hostNodes: nil, pages: 4)]
+        var ledger = Ledger(entries: [hold])
+        let id = DomainIdentity(name: "web1", uuid: nil)
+        XCTAssertNil(ledger.entry(id))
+        XCTAssertNil(ledger.drop(id))
+        XCTAssertFalse(ledger.markStarted(id, at: 5))
+        ledger.reserve(LedgerEntry(domain: "web1", uuid: nil, state: .reserved, operation: "prepare", since: 2, owner: nil,
+                                   items: [DemandItem(pageSizeKiB: 2048, hostNodes: nil, pages: 8)]))
+        XCTAssertEqual(ledger.entries.count, 2, "the hold stays beside the new reservation")
+        XCTAssertEqual(ledger.entry(id)?.operation, "prepare")
+        XCTAssertTrue(ledger.markStarted(id, at: 5))
+        XCTAssertEqual(ledger.drop(id)?.operation, "prepare")
+        XCTAssertEqual(ledger.entries, [hold])
+    }
+
+    func testGrownOnSeveralNodesInOneItem_isAnError() {
+        let text = LedgerCodec.header + "\ndomain=a state=started op=prepare since=1 demand=- grown=2048@0-1:4\n"
+        XCTAssertThrowsError(try LedgerCodec.decode(text)) { XCTAssertTrue("\($0)".contains("grown"), "\($0)") }
+    }
+}

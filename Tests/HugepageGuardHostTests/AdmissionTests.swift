@@ -92,7 +92,8 @@ final class AdmissionTests: XCTestCase {
         }
         XCTAssertEqual(report.decision.verdict, .admit)
         XCTAssertEqual(notes.count, 1)
-        XCTAssertTrue(notes.first?.contains("event=reservation_expired domain=old op=prepare age_s=unknown") ?? false, "\(notes)")
+        XCTAssertTrue(notes.first?.text.contains("event=reservation_expired domain=old op=prepare age_s=unknown") ?? false, "\(notes)")
+        XCTAssertEqual(notes.first?.level, .warning)
     }
 
     func testRefusalCounterAtItsMaximum_staysThere() throws {

@@ -15,7 +15,7 @@ out/results.log and synced at once, so a guest that hangs later still leaves it:
 
 The same assertions run on fixture trees captured from this guest's kernel, in
 Tests/HookBinaryTests/MultiNodeScenarioTests.swift, Tests/HugepageGuardAgentTests/MultiNodeReconcileTests.swift
-and, for scenarios marked with the feature they check, Tests/MultiNode/after-merge/.
+and, for the growth scenario, Tests/HugepageGuardHostTests/MultiNodeGrowthTests.swift.
 """
 import json
 import os
