@@ -13,12 +13,6 @@ public struct Bookkeeping: Sendable {
         case release
     }
 
-    /// One line for the system log.
-    public struct Line: Equatable, Sendable {
-        public var level: LogLevel
-        public var text: String
-    }
-
     public var environment: GuardEnvironment
     /// Where giving back grown pages writes; nil: the real sysfs under the environment's root.
     public var poolWriter: (any PoolWriter)?
@@ -30,17 +24,16 @@ public struct Bookkeeping: Sendable {
     /// `xml` the domain XML libvirt wrote on stdin (nil if it could not be read). The entry
     /// is found by the XML's UUID where it can be read and names the same domain, else by
     /// the name.
-    public func record(_ step: Step, hookName: String, xml: String?, now: Int64) -> [Line] {
+    public func record(_ step: Step, hookName: String, xml: String?, now: Int64) -> [LogLine] {
         record(step, hookName: hookName, stdin: xml.map { .success($0) } ?? .failure(HostError(path: "the domain XML", reason: "not given")), now: now)
     }
 
     /// The same, with the domain XML as read from stdin, or why it couldn't be read.
-    public func record(_ step: Step, hookName: String, stdin: Result<String, HostError>, now: Int64) -> [Line] {
-        var lines: [Line] = []
+    public func record(_ step: Step, hookName: String, stdin: Result<String, HostError>, now: Int64) -> [LogLine] {
+        var lines: [LogLine] = []
         let operation = step == .started ? "started" : "release"
         func line(_ level: LogLevel, _ event: LogEvent, _ fields: [(String, String)]) {
-            lines.append(Line(level: level, text: Logfmt.line([("level", level.rawValue), ("event", event.rawValue),
-                                                               ("op", operation), ("domain", hookName)] + fields)))
+            lines.append(LogLine(level, event, [("op", operation), ("domain", hookName)] + fields))
         }
 
         let (identity, xmlProblem) = Self.identity(hookName: hookName, xml: stdin)
@@ -67,7 +60,7 @@ public struct Bookkeeping: Sendable {
                 if let xmlProblem { fields.append(("matched_by", "name: \(xmlProblem)")) }
                 line(.info, step == .started ? .reservationCommitted : .reservationReleased, fields)
             }
-            lines += growthLines.map { Line(level: $0.level, text: $0.text) }
+            lines += growthLines
         } catch {
             line(.error, .ledgerError, [("error", "\(error)")])
         }

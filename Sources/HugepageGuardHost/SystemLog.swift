@@ -4,9 +4,6 @@ import HugepageGuardCore
 /// The system log (journald or syslog via /dev/log). libvirt discards a successful hook's
 /// output, so this is where every decision is recorded.
 public struct SystemLog: Sendable {
-    /// A line's level, which gives its syslog priority.
-    public typealias Level = LogLevel
-
     /// Also append lines here (tests set `HUGEPAGE_GUARD_LOG_FILE`; libvirt's clean
     /// environment keeps it from the real hook).
     let copyPath: String?
@@ -16,25 +13,14 @@ public struct SystemLog: Sendable {
         self.copyPath = copyPath
     }
 
-    /// Writes one line, at the priority its level gives.
+    /// Writes one line at the syslog priority its level gives.
     public func write(_ line: LogLine) {
-        write(line.text, level: line.level)
-    }
-
-    /// Writes one line at the priority its own level gives; `level` is ignored. Kept only
-    /// while callers move to `write(_:)`.
-    @available(*, deprecated, message: "use write(_:), which takes the priority from the line's level")
-    public func write(_ line: LogLine, level: Level) {
-        write(line)
-    }
-
-    /// Writes text that is already one logfmt line.
-    public func write(_ line: String, level: Level) {
-        line.withCString { text in withVaList([text]) { vsyslog(level.syslogPriority, "%s", $0) } }
+        let text = line.text
+        text.withCString { cText in withVaList([cText]) { vsyslog(line.level.syslogPriority, "%s", $0) } }
         if let copyPath {
             let fd = open(copyPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
             guard fd >= 0 else { return }
-            try? FileSystem.writeAll(fd: fd, Array((line + "\n").utf8), path: copyPath)
+            try? FileSystem.writeAll(fd: fd, Array((text + "\n").utf8), path: copyPath)
             close(fd)
         }
     }

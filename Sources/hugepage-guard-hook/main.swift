@@ -60,8 +60,7 @@ case .decide:
     }
     switch outcome {
     case .noHugepages(let spec):
-        log.write(Logfmt.line([("level", "info"), ("event", LogEvent.decision.rawValue), ("op", operation),
-                               ("decision", "admit"), ("domain", spec.name), ("pages", "0")]), level: .info)
+        log.write(DecisionReport.noHugepagesLogLine(operation: operation, domain: spec.name, uuid: spec.uuid))
         exit(0)
     case let .decided(_, report, notes):
         // Each line at its own level: an expired reservation warns, a growth that let the
@@ -74,9 +73,8 @@ case .decide:
         }
         exit(0)
     case let .failed(message):
-        log.write(Logfmt.line([("level", "error"), ("event", LogEvent.decision.rawValue), ("op", operation),
-                               ("decision", "refuse"), ("domain", domain), ("error", message)]), level: .error)
-        StandardStream.error("hugepage-guard refused to \(DecisionReport.verbs(operation: operation).refused) domain '\(domain)': \(message).\n")
+        log.write(DecisionReport.failureLogLine(operation: operation, domain: domain, message: message))
+        StandardStream.error(DecisionReport.failureParagraph(operation: operation, domain: domain, message: message) + "\n")
         exit(1)
     }
 
@@ -85,8 +83,6 @@ case .bookkeeping(let bookkeepingStep):
     // unreadable stdin only means the ledger entry is found by name instead of UUID.
     let xml = Result { () throws(HostError) in try readStandardInput() }
     let lines = Bookkeeping(environment: environment).record(bookkeepingStep, hookName: domain, stdin: xml, now: BootClock.now())
-    for line in lines {
-        log.write(line.text, level: line.level == .error ? .error : line.level == .warning ? .warning : .info)
-    }
+    for line in lines { log.write(line) }
     exit(0)
 }
