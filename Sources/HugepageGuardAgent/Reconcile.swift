@@ -136,8 +136,8 @@ public enum Reconciler {
                                  listedAt: Int64? = nil,
                                  isAlive: (ProcessRef) -> Bool) -> ReconcileReport {
         let hugepage = running.filter(\.usesHugepages).sorted { $0.name < $1.name }
-        let runningNames = Set(running.map(\.name))
-        var (after, findings) = repairLedger(ledger, hugepage: hugepage, runningNames: runningNames, config: config,
+        let runningNow = RunningIdentities(running)
+        var (after, findings) = repairLedger(ledger, hugepage: hugepage, running: runningNow, config: config,
                                              now: now, listedAt: listedAt ?? now, isAlive: isAlive)
         let leaked = leaks(files, running: running)
         var leakedPages: [UInt64: UInt64] = [:]
@@ -148,8 +148,8 @@ public enum Reconciler {
         // In flight: reservations of domains whose QEMU isn't running yet. Running domains
         // whose start hasn't passed `started begin` may still be preallocating, so the kernel
         // may not show their pages yet.
-        let inFlight = after.entries.filter { $0.state == .reserved && !runningNames.contains($0.domain) }.flatMap(\.items)
-        let starting = hugepage.filter { d in after.entries.contains { $0.state == .reserved && $0.domain == d.name } }
+        let inFlight = after.entries.filter { $0.state == .reserved && !runningNow.contains($0) }.flatMap(\.items)
+        let starting = hugepage.filter { d in after.entries.contains { $0.state == .reserved && $0.identity.isSame(as: d.identity) } }
 
         var rows: [PoolRow] = []
         for size in pool.sizes.keys.sorted() {
@@ -168,12 +168,12 @@ public enum Reconciler {
     /// aren't running are dropped (unless written in or after the second `listedAt` the list
     /// was taken: they may belong to a start the list just missed), expired reservations
     /// dropped, running hugepage domains the ledger lacks adopted, and DIMM hotplug followed.
-    static func repairLedger(_ ledger: Ledger, hugepage: [RunningDomain], runningNames: Set<String>, config: GuardConfig,
+    static func repairLedger(_ ledger: Ledger, hugepage: [RunningDomain], running: RunningIdentities, config: GuardConfig,
                              now: Int64, listedAt: Int64, isAlive: (ProcessRef) -> Bool) -> (Ledger, [Finding]) {
         var findings: [Finding] = []
         var after = ledger
         after.entries.removeAll { e in
-            guard e.state == .started, !runningNames.contains(e.domain), e.since < listedAt else { return false }
+            guard e.state == .started, !running.contains(e), e.since < listedAt else { return false }
             findings.append(.staleLedgerEntry(domain: e.domain, state: e.state.rawValue, reason: "domain is not running"))
             return true
         }
@@ -182,7 +182,7 @@ public enum Reconciler {
                                               reason: "reservation expired: its start never finished"))
         }
         for d in hugepage {
-            if let i = after.entries.firstIndex(where: { !$0.isGrownHold && $0.domain == d.name }) {
+            if let i = after.entries.firstIndex(where: { !$0.isGrownHold && $0.identity.isSame(as: d.identity) }) {
                 if after.entries[i].state == .started, after.entries[i].items != d.demand.items {
                     findings.append(.commitmentChanged(domain: d.name, uuid: d.uuid, from: after.entries[i].items, to: d.demand.items))
                     after.entries[i].items = d.demand.items
@@ -195,7 +195,7 @@ public enum Reconciler {
         }
         // Domains that stopped using hugepages (DIMM unplugged to zero) leave the ledger too.
         for (i, e) in after.entries.enumerated().reversed() where e.state == .started && e.operation == "adopt" {
-            if runningNames.contains(e.domain), !hugepage.contains(where: { $0.name == e.domain }) { after.entries.remove(at: i) }
+            if running.contains(e), !hugepage.contains(where: { e.identity.isSame(as: $0.identity) }) { after.entries.remove(at: i) }
         }
         return (after, findings)
     }
@@ -311,5 +311,31 @@ extension Finding {
         case let .adopted(d, u, _): "adopt/\(d)/\(u)"
         case let .commitmentChanged(d, u, _, _): "change/\(d)/\(u)"
         }
+    }
+}
+
+extension RunningDomain {
+    /// Who this domain is to the ledger: its UUID (libvirt always has one), else its name.
+    public var identity: DomainIdentity { DomainIdentity(name: name, uuid: uuid) }
+}
+
+/// The running domains as the ledger knows domains: by UUID where an entry has one, else by
+/// the exact name bytes, as the hook keys its entries. Sets, so a reconcile over a thousand
+/// domains stays linear.
+struct RunningIdentities {
+    private var uuids: Set<String> = []
+    private var names: Set<[UInt8]> = []
+
+    init(_ running: [RunningDomain]) {
+        for d in running {
+            if let uuid = d.identity.uuid { uuids.insert(uuid) }
+            names.insert(Array(d.name.utf8))
+        }
+    }
+
+    /// Whether the domain of `entry` is running.
+    func contains(_ entry: LedgerEntry) -> Bool {
+        if let uuid = entry.identity.uuid { return uuids.contains(uuid) }
+        return names.contains(Array(entry.domain.utf8))
     }
 }

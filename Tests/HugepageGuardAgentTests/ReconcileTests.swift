@@ -34,6 +34,21 @@ final class ReconcileTests: XCTestCase {
         XCTAssertEqual(r.hugepageDomains.map(\.name), ["web1"])
     }
 
+    func testReconcile_matchesLedgerEntriesByUUID_soARedefinedDomainsOldEntryIsStale() {
+        let old = "11111111-2222-3333-4444-555555555555", new = "66666666-7777-8888-9999-aaaaaaaaaaaa"
+        let items = [DemandItem(pageSizeKiB: 2048, hostNodes: nil, pages: 48)]
+        let ledger = Ledger(entries: [
+            // web1 was undefined and defined again: same name, another UUID.
+            LedgerEntry(domain: "web1", uuid: old, state: .started, operation: "prepare", since: 10, owner: nil, items: items),
+            // The running web1, written with its UUID in upper case as a hand-made XML may have it.
+            LedgerEntry(domain: "web1", uuid: new.uppercased(), state: .started, operation: "prepare", since: 20, owner: nil, items: items),
+        ])
+        let running = RunningDomain(name: "web1", uuid: new, id: 3, demand: DomainDemand(domain: "web1", items: items))
+        let r = run(pool(nr: 100, free: 52), [running], ledger: ledger)
+        XCTAssertEqual(r.ledger.entries.map(\.since), [20], "only the running definition's entry stays: \(r.ledger.entries)")
+        XCTAssertEqual(r.findings, [.staleLedgerEntry(domain: "web1", state: "started", reason: "domain is not running")])
+    }
+
     func testReconcile_whenPagesAreHeldByNoVM_classifiesThemAsNonLibvirtConsumer() {
         let r = run(pool(nr: 100, free: 40), [vm("web1", id: 3, pages: 48)])
         XCTAssertTrue(r.findings.contains(.nonLibvirtConsumer(pageSizeKiB: 2048, pages: 12)), "\(r.findings)")
