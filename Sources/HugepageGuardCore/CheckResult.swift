@@ -101,6 +101,8 @@ public struct CheckResult: Sendable {
             return .object([("kind", .string("unsupported-page-size")), ("pageSizeKiB", .uint(kib))])
         case .noMount(let kib):
             return .object([("kind", .string("no-hugetlbfs-mount")), ("pageSizeKiB", .uint(kib))])
+        case .unstartable(let problem):
+            return .object([("kind", .string("unstartable")), ("problem", .string(problem))])
         case .short(let s):
             return .object([("kind", .string("short")), ("pageSizeKiB", .uint(s.pageSizeKiB)),
                             ("hostNodes", nodes(s.hostNodes)),

@@ -20,6 +20,10 @@ public enum Reason: Equatable, Sendable {
     /// No hugetlbfs is mounted for this size, so libvirt can't back the memory with it.
     case noMount(pageSizeKiB: UInt64)
     case short(Shortfall)
+    /// QEMU itself can't create a backend of this shape, whatever the pool holds (a hugetlb
+    /// memfd that isn't whole pages, a bound mapping that isn't, ...): the text names the
+    /// backend, its size and the sizes that would work.
+    case unstartable(String)
 }
 
 public struct Decision: Equatable, Sendable {
@@ -63,10 +67,14 @@ extension Decision {
     /// `resv` charged to its nodes.
     public static func evaluate(_ input: AdmissionInput) -> Decision {
         let policy = input.domainPolicy ?? input.config.policy
-        if policy == .off || input.demand.isZero {
+        if policy == .off {
             return Decision(verdict: .admit, policy: policy, reasons: [], demand: input.demand)
         }
-        var reasons: [Reason] = []
+        var reasons = input.demand.unstartable.map(Reason.unstartable)
+        if input.demand.isZero {
+            return Decision(verdict: reasons.isEmpty || policy == .warn ? .admit : .refuse, policy: policy,
+                            reasons: reasons, demand: input.demand)
+        }
         for size in input.demand.pageSizes {
             guard let pool = input.pool.sizes[size] else {
                 reasons.append(.unsupportedPageSize(pageSizeKiB: size)); continue

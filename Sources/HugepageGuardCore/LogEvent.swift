@@ -17,8 +17,6 @@ public enum LogEvent: String, CaseIterable, Sendable {
     case ledgerCorrupt = "ledger_corrupt"
     /// The ledger could not be read or written.
     case ledgerError = "ledger_error"
-    /// QEMU can't start the domain as configured, and policy `warn` lets the start go on.
-    case unstartable
     /// The pool was grown for a start that would have been refused (`pool.grow = on`).
     case poolGrown = "pool_grown"
     /// Growth was not tried: it would cross `pool.grow.min_available` or a `pool.grow.max` cap.

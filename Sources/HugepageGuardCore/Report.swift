@@ -30,7 +30,9 @@ public struct DecisionReport: Sendable {
         let verbs = Self.verbs(operation: operation)
         let verb = decision.verdict == .refuse && operation != "check"
             ? "refused to \(verbs.refused)" : "would refuse to \(verbs.refused)"
-        var sentences = ["hugepage-guard \(verb) domain '\(domain)': the hugepage pool can't hold it."]
+        let onlyUnstartable = decision.reasons.allSatisfy { if case .unstartable = $0 { true } else { false } }
+        var sentences = ["hugepage-guard \(verb) domain '\(domain)': "
+                         + (onlyUnstartable ? "QEMU can't start it as defined." : "the hugepage pool can't hold it.")]
         var fixes: [String] = []
         for reason in decision.reasons {
             switch reason {
@@ -44,6 +46,9 @@ public struct DecisionReport: Sendable {
             case .short(let s):
                 sentences.append("\(humanPageSize(kib: s.pageSizeKiB)) pages \(placeText(s.hostNodes)): needs \(s.needed), free \(s.free), reserved by other starts \(s.reservedByOtherStarts), host reserve \(s.hostReserve), so \(s.short) short.")
                 fixes.append(fixCommand(s))
+            case .unstartable(let problem):
+                sentences.append("QEMU can't create its memory: \(problem).")
+                fixes.append("change the domain's memory as said")
             }
         }
         if let g = growth?.refusalText {
@@ -113,6 +118,7 @@ public struct DecisionReport: Sendable {
         for reason in decision.reasons {
             if case .noMount(let kib) = reason { line.append("no_mount", "\(kib)kB") }
             if case .unsupportedPageSize(let kib) = reason { line.append("unsupported", "\(kib)kB") }
+            if case .unstartable(let problem) = reason { line.append("unstartable", problem) }
         }
         if decision.demand.isZero { line.append("pages", "0") }
         if !decision.demand.assumptions.isEmpty { line.append("assumed", decision.demand.assumptions.joined(separator: "; ")) }

@@ -127,17 +127,6 @@ public struct Admission: Sendable {
         let pool = libvirt.restrict(kernelPool)
         var demand = DomainDemand(spec: spec, context: libvirt.context(basePageKiB: GuardEnvironment.basePageKiB, pool: kernelPool))
         demand.assumptions += libvirt.notes
-        var notes = notes
-        if !demand.unstartable.isEmpty {
-            let why = "QEMU can't start it: " + demand.unstartable.joined(separator: "; ")
-            switch spec.policyOverride ?? config.policy {
-            case .enforce: return .failed(message: why)
-            case .warn:
-                notes.append(LogLine(.warning, .unstartable, [("op", operation), ("domain", spec.name), ("problems", why)],
-                                     message: "QEMU can't start it; policy warn lets the start go on"))
-            case .off: break
-            }
-        }
         let decision = Decision.evaluate(AdmissionInput(
             demand: demand, pool: pool, inFlight: inFlight, config: config,
             domainPolicy: spec.policyOverride, memfd: spec.memfdSource))

@@ -5,21 +5,27 @@ import XCTest
 
 /// The notes written before a decision are log lines with their own level and event.
 final class AdmissionNotesTests: XCTestCase {
-    func testUnstartableShapeUnderWarn_isAWarningLineOfItsOwnEvent() throws {
+    func testUnstartableShape_isRefusedAndCounted_underWarnAdmittedWithTheProblemInTheDecisionLine() throws {
         let env = try fixtureEnvironment(self)
-        try Data("policy = warn\n".utf8).write(to: URL(fileURLWithPath: env.configPath))
-        // 147 MiB of memfd on 2 MiB pages: not whole pages, so QEMU can't create the backend.
-        let xml = hostDomain("odd", uuid: "6f1f0a59-0000-4000-8000-0000000000d1", mib: 147)
+        // 63 MiB of memfd on 2 MiB pages: the pool holds it, but it is not whole pages, so QEMU
+        // can't create the backend.
+        let xml = hostDomain("odd", uuid: "6f1f0a59-0000-4000-8000-0000000000d1", mib: 63)
             .replacingOccurrences(of: "<hugepages/>", with: "<hugepages/><source type='memfd'/>")
-        guard case let .decided(_, report, notes) = Admission(environment: env).decide(
-            xml: xml, operation: "prepare", reserveFor: nil, reserve: true, hookName: "odd") else {
-            return XCTFail("expected a decision under warn")
+        func decide() -> DecisionReport? {
+            guard case let .decided(_, report, _) = Admission(environment: env).decide(
+                xml: xml, operation: "prepare", reserveFor: nil, reserve: true, hookName: "odd") else { return nil }
+            return report
         }
-        XCTAssertEqual(report.decision.verdict, .admit)
-        XCTAssertEqual(notes.map(\.event), [.unstartable], "\(notes)")
-        XCTAssertEqual(notes.first?.level, .warning)
-        XCTAssertEqual(notes.first?["domain"], "odd")
-        XCTAssertTrue(notes.first?["problems"]?.contains("QEMU can't start it") ?? false, "\(notes)")
-        XCTAssertTrue(notes.first?.text.hasPrefix("level=warning event=unstartable op=prepare domain=odd") ?? false, "\(notes)")
+        guard let refused = decide() else { return XCTFail("expected a decision") }
+        XCTAssertEqual(refused.decision.verdict, .refuse)
+        XCTAssertTrue(refused.refusalParagraph.contains("QEMU can't start it as defined"), refused.refusalParagraph)
+        XCTAssertTrue(refused.refusalParagraph.contains("memfd backend pc.ram"), refused.refusalParagraph)
+        XCTAssertEqual(try LedgerStore(directory: env.stateDirOverride!).read().refusals, 1, "a refusal like any other")
+
+        try Data("policy = warn\n".utf8).write(to: URL(fileURLWithPath: env.configPath))
+        guard let warned = decide() else { return XCTFail("expected a decision under warn") }
+        XCTAssertEqual(warned.decision.verdict, .admit)
+        XCTAssertEqual(warned.logLine.level, .warning)
+        XCTAssertTrue(warned.logLine["unstartable"]?.contains("memfd backend pc.ram") ?? false, warned.logLine.text)
     }
 }

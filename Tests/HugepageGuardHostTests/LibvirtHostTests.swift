@@ -66,8 +66,9 @@ final class LibvirtHostTests: XCTestCase {
         XCTAssertEqual(report(decide(domain(mib: 2048)))?.decision.demand.items,
                        [DemandItem(pageSizeKiB: 1_048_576, hostNodes: nil, pages: 2)])
         // 96 MiB can't start on 1 GiB pages: refused with the reason, before QEMU fails.
-        guard case let .failed(message) = decide(domain(mib: 96)) else { return XCTFail("expected a refusal") }
-        XCTAssertTrue(message.contains("smaller than one 1 GiB page"), message)
+        guard let refused = report(decide(domain(mib: 96))) else { return }
+        XCTAssertEqual(refused.decision.verdict, .refuse)
+        XCTAssertTrue(refused.refusalParagraph.contains("smaller than one 1 GiB page"), refused.refusalParagraph)
     }
 
     func testHugetlbfsMountListEntryNotOnHugetlbfs_isNotUsable_andSaidInTheLog() throws {
