@@ -21,6 +21,9 @@ public struct CheckResult: Sendable {
     /// With `pool.grow = on` and a domain that doesn't fit: what growth would do (planned,
     /// nothing written); nil otherwise.
     public var growth: GrowthOutcome?
+    /// What the count assumed where libvirt's own files couldn't say (the decision's log line
+    /// has the same as `assumed=`); empty when nothing was assumed.
+    public var assumptions: [String] = []
 
     /// The result of a decision.
     public init(_ report: DecisionReport) {
@@ -34,6 +37,7 @@ public struct CheckResult: Sendable {
         reasons = d.reasons
         message = d.fits ? nil : report.refusalParagraph
         growth = report.growth
+        assumptions = d.demand.assumptions
     }
 
     /// A domain that takes no hugepages: admitted without looking at the host.
@@ -49,7 +53,7 @@ public struct CheckResult: Sendable {
     }
 
     /// The keys of `json`, in order, the same on every path.
-    public static let jsonKeys = ["domain", "decision", "fits", "policy", "demand", "backends", "reasons", "message", "growth"]
+    public static let jsonKeys = ["domain", "decision", "fits", "policy", "demand", "backends", "reasons", "message", "growth", "assumptions"]
 
     public var json: JSON {
         func nodes(_ set: NodeSet?) -> JSON { set.map { .array($0.ids.map { .int(Int64($0)) }) } ?? .null }
@@ -73,6 +77,7 @@ public struct CheckResult: Sendable {
             ("reasons", .array(reasons.map { Self.json($0, nodes: nodes) })),
             ("message", message.map(JSON.string) ?? .null),
             ("growth", growth.map(Self.json) ?? .null),
+            ("assumptions", .array(assumptions.map(JSON.string))),
         ])
     }
 

@@ -70,7 +70,7 @@ final class CheckCommandTests: XCTestCase {
     }
 
     /// The keys of `check --json`, in order, on every path.
-    private static let keys = ["domain", "decision", "fits", "policy", "demand", "backends", "reasons", "message", "growth"]
+    private static let keys = ["domain", "decision", "fits", "policy", "demand", "backends", "reasons", "message", "growth", "assumptions"]
 
     /// The top-level keys of a JSON object, in the order written.
     private func keys(_ text: String) -> [String]? {
