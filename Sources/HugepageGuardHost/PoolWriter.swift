@@ -45,18 +45,12 @@ public struct SysfsPoolWriter: PoolWriter {
         try? Self.writeSmall("1\n", to: environment.host("/proc/sys/vm/compact_memory"))
     }
 
-    /// One write(2) of a short text to an existing file (sysfs and procfs take it whole).
+    /// A short text written to an existing file (sysfs and procfs take it in one write).
     static func writeSmall(_ text: String, to path: String) throws(HostError) {
         let fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW)
         if fd < 0 { throw HostError(path: path, errno: errno) }
         defer { close(fd) }
-        var bytes = Array(text.utf8)
-        while true {
-            let n = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 { throw HostError(path: path, errno: errno) }
-            return
-        }
+        try FileSystem.writeAll(fd: fd, Array(text.utf8), path: path)
     }
 }
 

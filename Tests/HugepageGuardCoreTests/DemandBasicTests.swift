@@ -1,7 +1,7 @@
 @testable import HugepageGuardCore
 import XCTest
 
-/// LIBVIRT-FACTS §2, no guest NUMA: one `pc.ram` backend of the initial memory.
+/// No guest NUMA: one `pc.ram` backend of the initial memory.
 final class DemandBasicTests: XCTestCase {
     func testDemand_noNumaDefaultHugepages96MiB_takes48TwoMiBPages() {
         guard let d = demand(domainXML(backing: "<hugepages/>")) else { return }

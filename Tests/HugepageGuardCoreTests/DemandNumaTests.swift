@@ -1,7 +1,7 @@
 @testable import HugepageGuardCore
 import XCTest
 
-/// LIBVIRT-FACTS §2, guest NUMA cells: one `ram-node<i>` per cell, each rounded up alone.
+/// Guest NUMA cells: one `ram-node<i>` per cell, each rounded up alone.
 final class DemandNumaTests: XCTestCase {
     private let twoCells = "<cell id='0' cpus='0' memory='32' unit='MiB'/><cell id='1' cpus='1' memory='32' unit='MiB'/>"
 
