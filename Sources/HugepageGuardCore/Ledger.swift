@@ -29,7 +29,8 @@ public struct DomainIdentity: Equatable, Sendable, CustomStringConvertible {
     /// name bytes.
     public func isSame(as other: DomainIdentity) -> Bool {
         if let a = uuid, let b = other.uuid { return a == b }
-        return name.utf8.elementsEqual(other.name.utf8)
+        // The byte counts first: a native String knows its own, and most names differ in it.
+        return name.utf8.count == other.name.utf8.count && name.utf8.elementsEqual(other.name.utf8)
     }
 
     /// A UUID as libvirt reads it (`virUUIDParse`: 32 hex digits, '-' and ' ' allowed
@@ -350,12 +351,44 @@ public enum LedgerCodec {
             let nodesText = UnsafeBufferPointer(rebasing: part[(at + 1)..<colon])
             var nodes: NodeSet?
             if !(nodesText.count == 1 && nodesText[0] == UInt8(ascii: "*")) {
-                guard let n = NodeSet.parse(String(decoding: nodesText, as: UTF8.self)) else { return nil }
+                guard let n = canonicalNodeSet(nodesText) ?? NodeSet.parse(String(decoding: nodesText, as: UTF8.self)) else {
+                    return nil
+                }
                 nodes = n
             }
             items.append(DemandItem(pageSizeKiB: size, hostNodes: nodes, pages: pages))
         }
         return items
+    }
+
+    /// The node set as the encoder writes it (`0-2,5`: ascending ids and ranges below
+    /// `NodeSet.idLimit`, no spaces), read without NodeSet's general parser; nil for any
+    /// other text, which that parser then reads.
+    static func canonicalNodeSet(_ b: UnsafeBufferPointer<UInt8>) -> NodeSet? {
+        var ids: [Int] = []
+        var i = 0
+        func number() -> Int? {
+            let start = i
+            var n = 0
+            while i < b.count, b[i] >= 0x30 && b[i] <= 0x39, i - start < 4 {
+                n = n * 10 + Int(b[i] - 0x30)
+                i += 1
+            }
+            return i > start && n < NodeSet.idLimit ? n : nil
+        }
+        while true {
+            guard let first = number(), first > (ids.last ?? -1) else { return nil }
+            var last = first
+            if i < b.count, b[i] == UInt8(ascii: "-") {
+                i += 1
+                guard let end = number(), end >= first else { return nil }
+                last = end
+            }
+            ids.append(contentsOf: first...last)
+            if i == b.count { return NodeSet(sortedUnique: ids) }  // ascending, checked above
+            guard b[i] == UInt8(ascii: ","), i + 1 < b.count else { return nil }
+            i += 1
+        }
     }
 
     /// `UInt64(text)`, with plain digits read straight from the bytes.
