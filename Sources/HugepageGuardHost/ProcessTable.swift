@@ -41,9 +41,12 @@ public enum ProcessTable {
     public static func libvirtDaemonAncestor(procRoot: String = "/proc") -> ProcessRef? {
         var pid = getppid()
         for _ in 0..<8 where pid > 1 {
+            // The name is between the first `(` and the last `)`, found as bytes: a name that
+            // starts with a combining mark makes `(` part of a larger Character.
             guard let stat = try? FileSystem.readFile("\(procRoot)/\(pid)/stat", limit: ReadLimit.kernelFile),
-                  let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")") else { return nil }
-            let comm = stat[stat.index(after: open)..<close]
+                  let open = stat.utf8.firstIndex(of: UInt8(ascii: "(")), let close = stat.utf8.lastIndex(of: UInt8(ascii: ")")),
+                  open < close else { return nil }
+            let comm = Substring(stat.utf8[stat.utf8.index(after: open)..<close])
             // The start time from the same read, so that it is this process's.
             if comm == "libvirtd" || comm == "virtqemud" { return startTicks(stat: stat).map { ProcessRef(pid: pid, startTicks: $0) } }
             guard let field = fieldAfterCommand(stat: stat, 1), let parent = Int32(field) else { return nil }

@@ -31,3 +31,15 @@ final class ProcessTableAncestorTests: XCTestCase {
         XCTAssertNil(ProcessTable.libvirtDaemonAncestor(procRoot: root), "a daemon without a start time is not an owner")
     }
 }
+
+final class ProcessTableOddNameTests: XCTestCase {
+    func testAWrapperWhoseNameStartsWithACombiningMark_isWalkedThrough() throws {
+        let root = try temporaryDirectory(self)
+        let parent = getppid()
+        for pid in [parent, 778] { try FileManager.default.createDirectory(atPath: root + "/\(pid)", withIntermediateDirectories: true) }
+        let tail = Array(repeating: "0", count: 17).joined(separator: " ") + " 99 0 0\n"
+        try write("\(parent) (\u{301}wrap) S 778 " + tail, to: root + "/\(parent)/stat")
+        try write("778 (libvirtd) S 1 " + tail, to: root + "/778/stat")
+        XCTAssertEqual(ProcessTable.libvirtDaemonAncestor(procRoot: root), ProcessRef(pid: 778, startTicks: 99))
+    }
+}
