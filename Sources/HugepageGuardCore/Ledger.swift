@@ -192,29 +192,29 @@ public enum LedgerCodec {
         var out = LedgerBytes()
         out.bytes.reserveCapacity(header.utf8.count + 32 + ledger.entries.count * 128)
         out.append(header)
-        out.append("\nrefusals=")
+        out.append(literal: "\nrefusals=")
         out.append(unsigned: ledger.refusals)
         out.append(byte: UInt8(ascii: "\n"))
         for e in ledger.entries {
-            out.append("domain=")
+            out.append(literal: "domain=")
             out.append(Logfmt.value(e.domain))
             if let uuid = e.uuid {
-                out.append(" uuid=")
+                out.append(literal: " uuid=")
                 out.append(Logfmt.value(uuid))
             }
-            out.append(" state=")
+            out.append(literal: " state=")
             out.append(e.state.rawValue)
-            out.append(" op=")
+            out.append(literal: " op=")
             out.append(Logfmt.value(e.operation))
-            out.append(" since=")
+            out.append(literal: " since=")
             out.append(signed: e.since)
             if let owner = e.owner {
-                out.append(" owner=")
+                out.append(literal: " owner=")
                 out.append(signed: Int64(owner.pid))
                 out.append(byte: UInt8(ascii: ":"))
                 out.append(unsigned: owner.startTicks)
             }
-            out.append(" demand=")
+            out.append(literal: " demand=")
             out.append(items: e.items)
             out.append(byte: UInt8(ascii: "\n"))
         }
@@ -422,9 +422,14 @@ private struct LedgerBytes {
 
     mutating func append(byte: UInt8) { bytes.append(byte) }
 
+    mutating func append(literal s: StaticString) {
+        bytes.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+    }
+
     mutating func append(_ s: String) {
-        var s = s
-        s.withUTF8 { bytes.append(contentsOf: $0) }
+        if s.utf8.withContiguousStorageIfAvailable({ bytes.append(contentsOf: $0) }) == nil {
+            bytes.append(contentsOf: s.utf8)
+        }
     }
 
     mutating func append(unsigned n: UInt64) {

@@ -12,7 +12,10 @@ public enum Logfmt {
 
     public static func value(_ v: String) -> String {
         // Most values are plain ASCII words: check bytes first, scalars only if needed.
-        let plain = !v.isEmpty && v.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7f && $0 != UInt8(ascii: "=") && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
+        func isPlain(_ b: UInt8) -> Bool {
+            b > 0x20 && b < 0x7f && b != UInt8(ascii: "=") && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\")
+        }
+        let plain = !v.isEmpty && (v.utf8.withContiguousStorageIfAvailable { $0.allSatisfy(isPlain) } ?? v.utf8.allSatisfy(isPlain))
         if plain { return v }
         let needsQuotes = v.isEmpty || v.unicodeScalars.contains { $0 == " " || $0 == "=" || $0 == "\"" || $0 == "\\" || isUnprintable($0) }
         return needsQuotes ? quoted(v) : v
