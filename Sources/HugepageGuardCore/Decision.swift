@@ -113,7 +113,7 @@ extension Decision {
         func within(_ nodes: NodeSet?, _ item: NodeSet?) -> Bool {
             guard let nodes else { return true }
             guard let item else { return false }
-            return Set(item.ids).isSubset(of: Set(nodes.ids))
+            return item.ids.allSatisfy(nodes.contains)  // a binary search each; no Set per ledger item
         }
         var result: [Shortfall] = []
         for item in vm {

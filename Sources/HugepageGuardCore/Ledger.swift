@@ -29,7 +29,8 @@ public struct DomainIdentity: Equatable, Sendable, CustomStringConvertible {
     /// name bytes.
     public func isSame(as other: DomainIdentity) -> Bool {
         if let a = uuid, let b = other.uuid { return a == b }
-        return name.utf8.elementsEqual(other.name.utf8)
+        // The byte counts first: a native String knows its own, and most names differ in it.
+        return name.utf8.count == other.name.utf8.count && name.utf8.elementsEqual(other.name.utf8)
     }
 
     /// A UUID as libvirt reads it (`virUUIDParse`: 32 hex digits, '-' and ' ' allowed
@@ -198,59 +199,102 @@ public enum LedgerCodec {
     public static let header = "# hugepage-guard ledger v1 (rewritten under flock; do not edit while VMs start)"
 
     public static func encode(_ ledger: Ledger) -> String {
-        var out = header + "\nrefusals=\(ledger.refusals)\n"
-        out.reserveCapacity(out.utf8.count + ledger.entries.count * 128)
+        // Written as bytes: one buffer, no intermediate Strings for numbers or node sets.
+        var out = LedgerBytes()
+        out.bytes.reserveCapacity(header.utf8.count + 32 + ledger.entries.count * 128)
+        out.append(header)
+        out.append(literal: "\nrefusals=")
+        out.append(unsigned: ledger.refusals)
+        out.append(byte: UInt8(ascii: "\n"))
         for e in ledger.entries {
-            out += "domain=" + Logfmt.value(e.domain)
-            if let uuid = e.uuid { out += " uuid=" + Logfmt.value(uuid) }
-            out += " state=" + e.state.rawValue + " op=" + Logfmt.value(e.operation) + " since=" + String(e.since)
-            if let owner = e.owner { out += " owner=" + owner.description }
-            out += " demand=" + encode(items: e.items)
-            if !e.grown.isEmpty { out += " grown=" + encode(items: e.grown) }
-            out += "\n"
+            out.append(literal: "domain=")
+            out.append(Logfmt.value(e.domain))
+            if let uuid = e.uuid {
+                out.append(literal: " uuid=")
+                out.append(Logfmt.value(uuid))
+            }
+            out.append(literal: " state=")
+            out.append(e.state.rawValue)
+            out.append(literal: " op=")
+            out.append(Logfmt.value(e.operation))
+            out.append(literal: " since=")
+            out.append(signed: e.since)
+            if let owner = e.owner {
+                out.append(literal: " owner=")
+                out.append(signed: Int64(owner.pid))
+                out.append(byte: UInt8(ascii: ":"))
+                out.append(unsigned: owner.startTicks)
+            }
+            out.append(literal: " demand=")
+            out.append(items: e.items)
+            if !e.grown.isEmpty {
+                out.append(literal: " grown=")
+                out.append(items: e.grown)
+            }
+            out.append(byte: UInt8(ascii: "\n"))
         }
-        return out
+        return String(decoding: out.bytes, as: UTF8.self)
     }
 
     /// `2048@0-1,3:48;1048576@*:1` (size@nodes:pages; node sets use commas, so items use
     /// semicolons); `-` when empty.
     public static func encode(items: [DemandItem]) -> String {
-        if items.isEmpty { return "-" }
-        return items.map { "\($0.pageSizeKiB)@\($0.hostNodes?.description ?? "*"):\($0.pages)" }.joined(separator: ";")
+        var out = LedgerBytes()
+        out.append(items: items)
+        return String(decoding: out.bytes, as: UTF8.self)
     }
 
     public static func decode(_ text: String) throws(LedgerError) -> Ledger {
+        var text = text
+        let result = text.withUTF8 { bytes in Result { () throws(LedgerError) in try decode(bytes: bytes) } }
+        return try result.get()
+    }
+
+    /// The decoder, on the file's UTF-8 bytes: lines and fields are found by their ASCII
+    /// delimiters, and only the values an entry keeps become Strings.
+    static func decode(bytes text: UnsafeBufferPointer<UInt8>) throws(LedgerError) -> Ledger {
         var ledger = Ledger()
         var sawHeader = false
         var totalKiB: UInt64 = 0
-        for (index, bytes) in text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
-            let lineNo = index + 1
-            if bytes.isEmpty { continue }
-            let raw = Substring(bytes)
-            if raw.hasPrefix("#") {
-                if raw.hasPrefix("# hugepage-guard ledger v1") { sawHeader = true }
-                continue
+        var lineNo = 0
+        var lineStart = 0
+        while lineStart <= text.count {
+            var lineEnd = lineStart
+            while lineEnd < text.count, text[lineEnd] != UInt8(ascii: "\n") { lineEnd += 1 }
+            defer { lineStart = lineEnd + 1 }
+            lineNo += 1
+            if lineEnd == lineStart { continue }
+            let bytes = UnsafeBufferPointer(rebasing: text[lineStart..<lineEnd])
+            if bytes[0] == UInt8(ascii: "#") {
+                // Compared as Characters, as a line that starts with `#` plus a combining mark
+                // is not a comment.
+                let raw = String(decoding: bytes, as: UTF8.self)
+                if raw.hasPrefix("#") {
+                    if raw.hasPrefix("# hugepage-guard ledger v1") { sawHeader = true }
+                    continue
+                }
             }
             guard sawHeader else { throw LedgerError(line: lineNo, reason: "no 'hugepage-guard ledger v1' header") }
-            guard let pairs = Logfmt.parse(raw) else { throw LedgerError(line: lineNo, reason: "not a logfmt line") }
-            var f: [String: String] = [:]
-            for (k, v) in pairs { f[k] = v }
-            if pairs.count == 1, let r = f["refusals"] {
-                guard let n = UInt64(r) else { throw LedgerError(line: lineNo, reason: "refusals '\(r)' is not a number") }
+            // The last of a repeated key wins; keys the ledger doesn't use are skipped.
+            var fields = EntryFields()
+            let wellFormed = Logfmt.scan(bytes: bytes) { key, value in fields.take(key, value) }
+            guard wellFormed else { throw LedgerError(line: lineNo, reason: "not a logfmt line") }
+            if fields.pairs == 1, let r = fields.refusals {
+                guard let n = parseUnsigned(r) else { throw LedgerError(line: lineNo, reason: "refusals '\(r)' is not a number") }
                 ledger.refusals = n
                 continue
             }
-            guard let domain = f["domain"], !domain.isEmpty else { throw LedgerError(line: lineNo, reason: "no domain") }
-            guard let state = f["state"].flatMap(LedgerEntry.State.init(rawValue:)) else {
+            guard let domain = fields.domain, !domain.isEmpty else { throw LedgerError(line: lineNo, reason: "no domain") }
+            guard let state = fields.state.flatMap(LedgerEntry.State.init(rawValue:)) else {
                 throw LedgerError(line: lineNo, reason: "state must be reserved or started")
             }
-            guard let since = f["since"].flatMap({ Int64($0) }) else { throw LedgerError(line: lineNo, reason: "since is not a number") }
+            guard let since = fields.since.flatMap(parseSigned) else { throw LedgerError(line: lineNo, reason: "since is not a number") }
             var owner: ProcessRef?
-            if let o = f["owner"] {
+            if let o = fields.owner {
                 guard let p = ProcessRef(o) else { throw LedgerError(line: lineNo, reason: "owner '\(o)' is not pid:starttime") }
                 owner = p
             }
-            guard let d = f["demand"], let items = decode(items: d) else {
+            guard let d = fields.demand, let items = decode(items: d) else {
                 throw LedgerError(line: lineNo, reason: "demand is not size@nodes:pages;…")
             }
             for item in items {
@@ -264,9 +308,9 @@ public enum LedgerCodec {
                 }
                 totalKiB = sum
             }
-            var entry = LedgerEntry(domain: domain, uuid: f["uuid"], state: state, operation: f["op"] ?? "prepare",
+            var entry = LedgerEntry(domain: domain, uuid: fields.uuid, state: state, operation: fields.op ?? "prepare",
                                     since: since, owner: owner, items: items)
-            if let g = f["grown"] {
+            if let g = fields.grown {
                 guard let grown = decode(items: g) else { throw LedgerError(line: lineNo, reason: "grown is not size@node:pages;…") }
                 guard grown.allSatisfy({ $0.pageSizeKiB > 0 && ($0.hostNodes.map { $0.ids.count == 1 } ?? true) }) else {
                     throw LedgerError(line: lineNo, reason: "grown must name a page size above 0 KiB and one node or *")
@@ -279,24 +323,185 @@ public enum LedgerCodec {
         return ledger
     }
 
+    /// The values of one entry line that the ledger reads.
+    private struct EntryFields {
+        var pairs = 0
+        var domain: String?, uuid: String?, state: String?, op: String?, since: String?, owner: String?
+        var demand: String?, grown: String?, refusals: String?
+
+        mutating func take(_ key: UnsafeBufferPointer<UInt8>, _ value: UnsafeBufferPointer<UInt8>) {
+            pairs += 1
+            func string() -> String { String(decoding: value, as: UTF8.self) }
+            switch key.count {
+            case 2 where matches(key, "op"): op = string()
+            case 4 where matches(key, "uuid"): uuid = string()
+            case 5 where matches(key, "state"): state = string()
+            case 5 where matches(key, "since"): since = string()
+            case 5 where matches(key, "owner"): owner = string()
+            case 5 where matches(key, "grown"): grown = string()
+            case 6 where matches(key, "domain"): domain = string()
+            case 6 where matches(key, "demand"): demand = string()
+            case 8 where matches(key, "refusals"): refusals = string()
+            default: break
+            }
+        }
+
+        private func matches(_ key: UnsafeBufferPointer<UInt8>, _ name: StaticString) -> Bool {
+            name.withUTF8Buffer { key.elementsEqual($0) }
+        }
+    }
+
     public static func decode(items text: String) -> [DemandItem]? {
         if text == "-" { return [] }
+        var text = text
+        return text.withUTF8 { decode(items: $0) }
+    }
+
+    /// size@nodes:pages;… on bytes; only a node set other than canonical digits goes through
+    /// NodeSet's full parser.
+    static func decode(items b: UnsafeBufferPointer<UInt8>) -> [DemandItem]? {
         var items: [DemandItem] = []
-        // size@nodes:pages — split on ASCII bytes; only the node set goes through NodeSet.
-        for part in text.utf8.split(separator: UInt8(ascii: ";")) {
+        var start = 0
+        while start < b.count {
+            var end = start
+            while end < b.count, b[end] != UInt8(ascii: ";") { end += 1 }
+            defer { start = end + 1 }
+            if end == start { continue }  // empty parts between semicolons are skipped
+            let part = UnsafeBufferPointer(rebasing: b[start..<end])
             guard let at = part.firstIndex(of: UInt8(ascii: "@")), let colon = part.lastIndex(of: UInt8(ascii: ":")),
                   at < colon,
-                  let size = UInt64(Substring(part[..<at])),
-                  let pages = UInt64(Substring(part[part.index(after: colon)...])) else { return nil }
-            let nodesText = Substring(part[part.index(after: at)..<colon])
+                  let size = parseUnsigned(UnsafeBufferPointer(rebasing: part[..<at])),
+                  let pages = parseUnsigned(UnsafeBufferPointer(rebasing: part[(colon + 1)...])) else { return nil }
+            let nodesText = UnsafeBufferPointer(rebasing: part[(at + 1)..<colon])
             var nodes: NodeSet?
-            if nodesText != "*" {
-                guard let n = NodeSet.parse(String(nodesText)) else { return nil }
+            if !(nodesText.count == 1 && nodesText[0] == UInt8(ascii: "*")) {
+                guard let n = canonicalNodeSet(nodesText) ?? NodeSet.parse(String(decoding: nodesText, as: UTF8.self)) else {
+                    return nil
+                }
                 nodes = n
             }
             items.append(DemandItem(pageSizeKiB: size, hostNodes: nodes, pages: pages))
         }
         return items
+    }
+
+    /// The node set as the encoder writes it (`0-2,5`: ascending ids and ranges below
+    /// `NodeSet.idLimit`, no spaces), read without NodeSet's general parser; nil for any
+    /// other text, which that parser then reads.
+    static func canonicalNodeSet(_ b: UnsafeBufferPointer<UInt8>) -> NodeSet? {
+        var ids: [Int] = []
+        var i = 0
+        func number() -> Int? {
+            let start = i
+            var n = 0
+            while i < b.count, b[i] >= 0x30 && b[i] <= 0x39, i - start < 4 {
+                n = n * 10 + Int(b[i] - 0x30)
+                i += 1
+            }
+            return i > start && n < NodeSet.idLimit ? n : nil
+        }
+        while true {
+            guard let first = number(), first > (ids.last ?? -1) else { return nil }
+            var last = first
+            if i < b.count, b[i] == UInt8(ascii: "-") {
+                i += 1
+                guard let end = number(), end >= first else { return nil }
+                last = end
+            }
+            ids.append(contentsOf: first...last)
+            if i == b.count { return NodeSet(sortedUnique: ids) }  // ascending, checked above
+            guard b[i] == UInt8(ascii: ","), i + 1 < b.count else { return nil }
+            i += 1
+        }
+    }
+
+    /// `UInt64(text)`, with plain digits read straight from the bytes.
+    static func parseUnsigned(_ b: UnsafeBufferPointer<UInt8>) -> UInt64? {
+        if b.count > 0 && b.count <= 19, b.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
+            return b.reduce(0) { $0 * 10 + UInt64($1 - 0x30) }  // 19 digits stay below UInt64.max
+        }
+        return UInt64(String(decoding: b, as: UTF8.self))
+    }
+
+    static func parseUnsigned(_ text: String) -> UInt64? {
+        var text = text
+        return text.withUTF8 { parseUnsigned($0) }
+    }
+
+    /// `Int64(text)`, with plain digits read straight from the bytes.
+    static func parseSigned(_ text: String) -> Int64? {
+        var text = text
+        return text.withUTF8 { b in
+            if b.count > 0 && b.count <= 18, b.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
+                return b.reduce(0) { $0 * 10 + Int64($1 - 0x30) }  // 18 digits stay below Int64.max
+            }
+            return Int64(String(decoding: b, as: UTF8.self))
+        }
+    }
+}
+
+/// The encoder's output buffer.
+private struct LedgerBytes {
+    var bytes: [UInt8] = []
+
+    mutating func append(byte: UInt8) { bytes.append(byte) }
+
+    mutating func append(literal s: StaticString) {
+        bytes.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+    }
+
+    mutating func append(_ s: String) {
+        if s.utf8.withContiguousStorageIfAvailable({ bytes.append(contentsOf: $0) }) == nil {
+            bytes.append(contentsOf: s.utf8)
+        }
+    }
+
+    mutating func append(unsigned n: UInt64) {
+        var digits: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)  // 32 bytes, room for 20 digits
+        withUnsafeMutableBytes(of: &digits) { buf in
+            var i = buf.count, n = n
+            repeat {
+                i -= 1
+                buf[i] = UInt8(truncatingIfNeeded: n % 10) + 0x30
+                n /= 10
+            } while n > 0
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buf[i...]))
+        }
+    }
+
+    mutating func append(signed n: Int64) {
+        if n < 0 { bytes.append(UInt8(ascii: "-")) }
+        append(unsigned: n.magnitude)
+    }
+
+    /// `size@nodes:pages;…`, `-` when empty.
+    mutating func append(items: [DemandItem]) {
+        if items.isEmpty { bytes.append(UInt8(ascii: "-")); return }
+        for (n, item) in items.enumerated() {
+            if n > 0 { bytes.append(UInt8(ascii: ";")) }
+            append(unsigned: item.pageSizeKiB)
+            bytes.append(UInt8(ascii: "@"))
+            if let nodes = item.hostNodes { append(nodes: nodes) } else { bytes.append(UInt8(ascii: "*")) }
+            bytes.append(UInt8(ascii: ":"))
+            append(unsigned: item.pages)
+        }
+    }
+
+    /// NodeSet's compact syntax (`0-2,5`), as its `description` writes it.
+    mutating func append(nodes: NodeSet) {
+        let ids = nodes.ids
+        var i = 0
+        while i < ids.count {
+            var j = i
+            while j + 1 < ids.count && ids[j + 1] == ids[j] + 1 { j += 1 }
+            if i > 0 { bytes.append(UInt8(ascii: ",")) }
+            append(signed: Int64(ids[i]))
+            if j > i {
+                bytes.append(UInt8(ascii: "-"))
+                append(signed: Int64(ids[j]))
+            }
+            i = j + 1
+        }
     }
 }
 

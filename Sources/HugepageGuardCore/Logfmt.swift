@@ -12,7 +12,10 @@ public enum Logfmt {
 
     public static func value(_ v: String) -> String {
         // Most values are plain ASCII words: check bytes first, scalars only if needed.
-        let plain = !v.isEmpty && v.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7f && $0 != UInt8(ascii: "=") && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
+        func isPlain(_ b: UInt8) -> Bool {
+            b > 0x20 && b < 0x7f && b != UInt8(ascii: "=") && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\")
+        }
+        let plain = !v.isEmpty && (v.utf8.withContiguousStorageIfAvailable { $0.allSatisfy(isPlain) } ?? v.utf8.allSatisfy(isPlain))
         if plain { return v }
         let needsQuotes = v.isEmpty || v.unicodeScalars.contains { $0 == " " || $0 == "=" || $0 == "\"" || $0 == "\\" || isUnprintable($0) }
         return needsQuotes ? quoted(v) : v
@@ -57,19 +60,30 @@ public enum Logfmt {
 
     /// The parser, on UTF-8 bytes: every delimiter is ASCII, so no Character work is needed.
     static func parse(bytes b: UnsafeBufferPointer<UInt8>) -> [(String, String)]? {
-        let space = UInt8(ascii: " "), equals = UInt8(ascii: "="), quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
         var pairs: [(String, String)] = []
+        let ok = scan(bytes: b) { key, value in
+            pairs.append((String(decoding: key, as: UTF8.self), String(decoding: value, as: UTF8.self)))
+        }
+        return ok ? pairs : nil
+    }
+
+    /// Walks a logfmt line's pairs without building them: `visit` gets each key's bytes and
+    /// its value's bytes (unescaped when quoted), valid only during the call. Returns false,
+    /// possibly after some visits, if the line isn't logfmt.
+    static func scan(bytes b: UnsafeBufferPointer<UInt8>,
+                     _ visit: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) -> Void) -> Bool {
+        let space = UInt8(ascii: " "), equals = UInt8(ascii: "="), quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
         var i = 0
         func skipSpaces() { while i < b.count, b[i] == space { i += 1 } }
         skipSpaces()
         while i < b.count {
             let keyStart = i
             while i < b.count, b[i] != equals, b[i] != space { i += 1 }
-            guard i < b.count, b[i] == equals, i > keyStart else { return nil }
-            let key = String(decoding: UnsafeBufferPointer(rebasing: b[keyStart..<i]), as: UTF8.self)
+            guard i < b.count, b[i] == equals, i > keyStart else { return false }
+            let key = UnsafeBufferPointer(rebasing: b[keyStart..<i])
             i += 1
-            var value: [UInt8] = []
             if i < b.count, b[i] == quote {
+                var value: [UInt8] = []
                 i += 1
                 var closed = false
                 while i < b.count {
@@ -77,7 +91,7 @@ public enum Logfmt {
                     if c == quote { closed = true; i += 1; break }
                     if c == backslash {
                         i += 1
-                        guard i < b.count else { return nil }
+                        guard i < b.count else { return false }
                         switch b[i] {
                         case UInt8(ascii: "n"): value.append(0x0a)
                         case UInt8(ascii: "r"): value.append(0x0d)
@@ -90,16 +104,16 @@ public enum Logfmt {
                                 guard digits.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || (($0 | 0x20) >= 0x61 && ($0 | 0x20) <= 0x66) }) else { return nil }
                                 return UInt32(String(decoding: digits, as: UTF8.self), radix: 16)
                             }
-                            guard var code = hex4(at: i) else { return nil }
+                            guard var code = hex4(at: i) else { return false }
                             i += 4
                             if code >= 0xD800 && code < 0xDC00 {
                                 // A high surrogate: its low half must follow as `\uDCxx`.
                                 guard i + 2 < b.count, b[i + 1] == backslash, b[i + 2] == UInt8(ascii: "u"),
-                                      let low = hex4(at: i + 2), low >= 0xDC00 && low < 0xE000 else { return nil }
+                                      let low = hex4(at: i + 2), low >= 0xDC00 && low < 0xE000 else { return false }
                                 code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
                                 i += 6
                             }
-                            guard let scalar = Unicode.Scalar(code) else { return nil }
+                            guard let scalar = Unicode.Scalar(code) else { return false }
                             value.append(contentsOf: String(Character(scalar)).utf8)
                         default: value.append(b[i])
                         }
@@ -108,16 +122,16 @@ public enum Logfmt {
                     }
                     i += 1
                 }
-                guard closed else { return nil }
+                guard closed else { return false }
+                value.withUnsafeBufferPointer { visit(key, $0) }
             } else {
                 let start = i
                 while i < b.count, b[i] != space { i += 1 }
-                value.append(contentsOf: UnsafeBufferPointer(rebasing: b[start..<i]))
+                visit(key, UnsafeBufferPointer(rebasing: b[start..<i]))
             }
-            pairs.append((key, String(decoding: value, as: UTF8.self)))
-            guard i == b.count || b[i] == space else { return nil }
+            guard i == b.count || b[i] == space else { return false }
             skipSpaces()
         }
-        return pairs
+        return true
     }
 }

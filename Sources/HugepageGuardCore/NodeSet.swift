@@ -6,7 +6,8 @@ public struct NodeSet: Hashable, Sendable, Comparable, CustomStringConvertible {
         self.ids = Array(Set(ids)).sorted()
     }
 
-    private init(sortedUnique ids: [Int]) { self.ids = ids }
+    /// `ids` must already be sorted and unique.
+    init(sortedUnique ids: [Int]) { self.ids = ids }
 
     public func contains(_ id: Int) -> Bool {
         var lo = 0, hi = ids.count

@@ -17,9 +17,15 @@ struct Placement {
     func maxPlaced(_ unmerged: [Group]) -> UInt128 {
         // Groups allowed on the same nodes are interchangeable: merge them, so the graph's
         // size depends on the distinct node sets (a handful), not on the ledger's length.
-        var merged: [[Int]: UInt128] = [:]
-        for group in unmerged where group.pages > 0 { merged[group.nodes.sorted(), default: 0] += UInt128(group.pages) }
-        let groups = merged.map { (nodes: $0.key, pages: $0.value) }
+        // A list, not a dictionary keyed by node set: the runtime would look up `[Int]: Hashable`
+        // to build that dictionary's type, which costs more than the merging.
+        var groups: [(nodes: [Int], pages: UInt128)] = []
+        for group in unmerged where group.pages > 0 {
+            let nodes = group.nodes.sorted()
+            if let i = groups.firstIndex(where: { $0.nodes == nodes }) { groups[i].pages += UInt128(group.pages) } else {
+                groups.append((nodes: nodes, pages: UInt128(group.pages)))
+            }
+        }
         let g = groups.count, n = capacity.count
         // Larger than any flow: the flow is bounded by the sum of the node capacities.
         let unbounded = PageArithmetic.sum(capacity) + 1

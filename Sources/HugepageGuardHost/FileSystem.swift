@@ -89,6 +89,15 @@ public enum FileSystem {
         }
     }
 
+    /// Whether `list(path)` would list it (a directory this process may open), without
+    /// reading its entries.
+    public static func isListable(_ path: String) -> Bool {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        close(fd)
+        return true
+    }
+
     /// Names in a directory (without . and ..), or nil if it doesn't exist.
     public static func list(_ path: String) -> [String]? {
         guard let dir = opendir(path) else { return nil }

@@ -16,6 +16,8 @@ public struct SysfsPoolReader: Sendable {
         guard let sizeDirs = FileSystem.list(globalDir) else {
             throw HostError(path: globalDir, reason: "missing: this kernel has no hugetlb support")
         }
+        let nodeRoot = environment.host("/sys/devices/system/node")
+        let nodeNames = (FileSystem.list(nodeRoot) ?? []).filter { $0.hasPrefix("node") }
         var sizes: [UInt64: PagePool] = [:]
         for dir in sizeDirs {
             guard let kib = PoolText.pageSize(directoryName: dir) else { continue }
@@ -25,11 +27,10 @@ public struct SysfsPoolReader: Sendable {
                                 free: try counter(base + "/free_hugepages"),
                                 resv: try counter(base + "/resv_hugepages"),
                                 surplus: try counter(base + "/surplus_hugepages"))
-            let nodeRoot = environment.host("/sys/devices/system/node")
-            for name in FileSystem.list(nodeRoot) ?? [] where name.hasPrefix("node") {
+            for name in nodeNames {
                 guard let node = Int(name.dropFirst(4)) else { continue }
                 let nb = "\(nodeRoot)/\(name)/hugepages/\(dir)"
-                guard FileSystem.list(nb) != nil else { continue }
+                guard FileSystem.isListable(nb) else { continue }
                 pool.nodes[node] = NodeCounts(nr: try counter(nb + "/nr_hugepages"),
                                               free: try counter(nb + "/free_hugepages"),
                                               surplus: try counter(nb + "/surplus_hugepages"))

@@ -16,7 +16,17 @@ public struct SystemLog: Sendable {
     /// Writes one line at the syslog priority its level gives.
     public func write(_ line: LogLine) {
         let text = line.text
-        text.withCString { cText in withVaList([cText]) { vsyslog(line.level.syslogPriority, "%s", $0) } }
+        // The line is its own format, every `%` doubled, so that the argument list is empty:
+        // passing it through `%s` costs the runtime's CVarArg casts, more than the rest of the
+        // logging. Like `%s`, the format ends at a NUL.
+        var format: [CChar] = []
+        format.reserveCapacity(text.utf8.count + 9)
+        for b in text.utf8 {
+            format.append(CChar(bitPattern: b))
+            if b == UInt8(ascii: "%") { format.append(CChar(bitPattern: b)) }
+        }
+        format.append(0)
+        format.withUnsafeBufferPointer { f in withVaList([]) { vsyslog(line.level.syslogPriority, f.baseAddress!, $0) } }
         if let copyPath {
             let fd = open(copyPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
             guard fd >= 0 else { return }
