@@ -30,9 +30,11 @@ public struct DecisionReport: Sendable {
         let verbs = Self.verbs(operation: operation)
         let verb = decision.verdict == .refuse && operation != "check"
             ? "refused to \(verbs.refused)" : "would refuse to \(verbs.refused)"
-        let onlyUnstartable = decision.reasons.allSatisfy { if case .unstartable = $0 { true } else { false } }
-        var sentences = ["hugepage-guard \(verb) domain '\(domain)': "
-                         + (onlyUnstartable ? "QEMU can't start it as defined." : "the hugepage pool can't hold it.")]
+        let unstartable = decision.reasons.filter { if case .unstartable = $0 { true } else { false } }.count
+        let headline = unstartable == 0 ? "the hugepage pool can't hold it."
+            : unstartable == decision.reasons.count ? "QEMU can't start it as defined."
+            : "QEMU can't start it as defined, and the hugepage pool can't hold it."
+        var sentences = ["hugepage-guard \(verb) domain '\(domain)': " + headline]
         var fixes: [String] = []
         for reason in decision.reasons {
             switch reason {

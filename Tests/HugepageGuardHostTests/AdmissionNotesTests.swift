@@ -22,6 +22,14 @@ final class AdmissionNotesTests: XCTestCase {
         XCTAssertTrue(refused.refusalParagraph.contains("memfd backend pc.ram"), refused.refusalParagraph)
         XCTAssertEqual(try LedgerStore(directory: env.stateDirOverride!).read().refusals, 1, "a refusal like any other")
 
+        // Where the pool is short too, the refusal says both.
+        let big = hostDomain("odd", uuid: "6f1f0a59-0000-4000-8000-0000000000d1", mib: 147)
+            .replacingOccurrences(of: "<hugepages/>", with: "<hugepages/><source type='memfd'/>")
+        guard case let .decided(_, both, _) = Admission(environment: env).decide(
+            xml: big, operation: "prepare", reserveFor: nil, reserve: true, hookName: "odd") else { return XCTFail("expected a decision") }
+        XCTAssertTrue(both.refusalParagraph.contains("QEMU can't start it as defined, and the hugepage pool can't hold it"),
+                      both.refusalParagraph)
+
         try Data("policy = warn\n".utf8).write(to: URL(fileURLWithPath: env.configPath))
         guard let warned = decide() else { return XCTFail("expected a decision under warn") }
         XCTAssertEqual(warned.decision.verdict, .admit)
