@@ -333,13 +333,13 @@ private struct DemandModel {
             return "memfd backend \(b.id) is \(sizeText(size)), not a whole number of \(humanPageSize(kib: page)) pages, "
                 + "and QEMU can't size a hugetlb memfd to it (ftruncate fails with Invalid argument); make it \(options)"
         }
-        if b.hostNodes != nil && b.mode != .restrictive && size % page != 0 {
+        if let bound = b.hostNodes, b.mode != .restrictive, size % page != 0 {
             // QEMU mbind()s the backend's exact size; the kernel can't split a hugetlb mapping
             // inside a page, so numatune on a backend that is not whole pages fails.
             let lower = size / page * page, upper = lower.saturatingAdd(page)
             let options = lower > 0 ? "\(sizeText(lower)) or \(sizeText(upper))" : sizeText(upper)
             return "backend \(b.id) is \(sizeText(size)), not a whole number of \(humanPageSize(kib: page)) pages, and numatune "
-                + "binds it to host nodes \(b.hostNodes!) (\(b.mode?.rawValue ?? "strict")); QEMU can't bind such a hugepage mapping "
+                + "binds it to host nodes \(bound) (\(b.mode?.rawValue ?? "strict")); QEMU can't bind such a hugepage mapping "
                 + "(cannot bind memory to host NUMA nodes); make it \(options)"
         }
         if !spec.memfdSource && size < page {

@@ -103,9 +103,8 @@ public enum GrowthPlanner {
             var nodes = s.hostNodes
             if nodes == nil {
                 let items = decision.demand.items.filter { $0.pageSizeKiB == s.pageSizeKiB }
-                if !items.isEmpty, items.allSatisfy({ $0.hostNodes != nil }) {
-                    nodes = NodeSet(items.flatMap { $0.hostNodes!.ids })
-                }
+                let bound = items.compactMap(\.hostNodes)
+                if !items.isEmpty, bound.count == items.count { nodes = NodeSet(bound.flatMap(\.ids)) }
             }
             if let poolNodes = pool.sizes[s.pageSizeKiB]?.nodes, poolNodes.count > 0, let set = nodes {
                 switch budget.spread(pages: s.short, size: s.pageSizeKiB, over: set.ids.filter { poolNodes[$0] != nil }) {

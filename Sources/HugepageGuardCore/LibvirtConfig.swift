@@ -344,7 +344,7 @@ public struct MountEntry: Equatable, Sendable {
         for m in mounts {
             let prefix = m.path.hasSuffix("/") ? m.path : m.path + "/"
             guard path == m.path || path.hasPrefix(prefix) else { continue }
-            if best == nil || m.path.count >= best!.path.count { best = m }
+            if m.path.count >= (best?.path.count ?? 0) { best = m }
         }
         return best
     }
