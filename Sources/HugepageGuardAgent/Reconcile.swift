@@ -149,7 +149,8 @@ public enum Reconciler {
         // whose start hasn't passed `started begin` may still be preallocating, so the kernel
         // may not show their pages yet.
         let inFlight = after.entries.filter { $0.state == .reserved && !runningNow.contains($0) }.flatMap(\.items)
-        let starting = hugepage.filter { d in after.entries.contains { $0.state == .reserved && $0.identity.isSame(as: d.identity) } }
+        let reserved = LedgerIndex(after.entries.filter { $0.state == .reserved })
+        let starting = hugepage.filter { reserved.first(of: $0) != nil }
 
         var rows: [PoolRow] = []
         for size in pool.sizes.keys.sorted() {
@@ -181,8 +182,9 @@ public enum Reconciler {
             findings.append(.staleLedgerEntry(domain: e.domain, state: e.state.rawValue,
                                               reason: "reservation expired: its start never finished"))
         }
+        let index = LedgerIndex(after.entries)
         for d in hugepage {
-            if let i = after.entries.firstIndex(where: { !$0.isGrownHold && $0.identity.isSame(as: d.identity) }) {
+            if let i = index.first(of: d) {
                 if after.entries[i].state == .started, after.entries[i].items != d.demand.items {
                     findings.append(.commitmentChanged(domain: d.name, uuid: d.uuid, from: after.entries[i].items, to: d.demand.items))
                     after.entries[i].items = d.demand.items
@@ -194,8 +196,9 @@ public enum Reconciler {
             }
         }
         // Domains that stopped using hugepages (DIMM unplugged to zero) leave the ledger too.
+        let hugepageNow = RunningIdentities(hugepage)
         for (i, e) in after.entries.enumerated().reversed() where e.state == .started && e.operation == "adopt" {
-            if running.contains(e), !hugepage.contains(where: { e.identity.isSame(as: $0.identity) }) { after.entries.remove(at: i) }
+            if running.contains(e), !hugepageNow.contains(e) { after.entries.remove(at: i) }
         }
         return (after, findings)
     }
@@ -337,5 +340,32 @@ struct RunningIdentities {
     func contains(_ entry: LedgerEntry) -> Bool {
         if let uuid = entry.identity.uuid { return uuids.contains(uuid) }
         return names.contains(Array(entry.domain.utf8))
+    }
+}
+
+/// Ledger entries (grown-page holds left out) found by a running domain's identity: by UUID,
+/// else, for entries written without one, by the exact name bytes. Built once per
+/// reconciliation, so matching a thousand domains to a thousand entries stays linear.
+struct LedgerIndex {
+    private var byUUID: [String: Int] = [:]
+    private var byName: [[UInt8]: Int] = [:]
+
+    /// Indices are positions in `entries`; the first entry of an identity wins.
+    init(_ entries: [LedgerEntry]) {
+        for (i, e) in entries.enumerated() where !e.isGrownHold {
+            let id = e.identity
+            if let uuid = id.uuid {
+                if byUUID[uuid] == nil { byUUID[uuid] = i }
+            } else {
+                let name = Array(e.domain.utf8)
+                if byName[name] == nil { byName[name] = i }
+            }
+        }
+    }
+
+    /// The entry of the running domain `d`: its UUID's, else a UUID-less entry of its name.
+    func first(of d: RunningDomain) -> Int? {
+        if let uuid = d.identity.uuid, let i = byUUID[uuid] { return i }
+        return byName[Array(d.name.utf8)]
     }
 }
