@@ -8,6 +8,12 @@ public enum FileSystem {
     /// blocking: the file is opened with O_NONBLOCK and checked with fstat before any read.
     /// More than `limit` bytes is an error too.
     public static func readFile(_ path: String, limit: Int) throws(HostError) -> String? {
+        guard let bytes = try readFileBytes(path, limit: limit) else { return nil }
+        return try text(bytes, path: path)
+    }
+
+    /// The same file's raw bytes, for parsers that work on bytes.
+    public static func readFileBytes(_ path: String, limit: Int) throws(HostError) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
         if fd < 0 {
             if errno == ENOENT || errno == ENOTDIR { return nil }
@@ -19,7 +25,7 @@ public enum FileSystem {
         guard FileKind(st.st_mode) == .regular else {
             throw HostError(path: path, reason: "is \(FileKind(st.st_mode)), not a regular file")
         }
-        return try text(readAll(fd: fd, path: path, limit: limit), path: path)
+        return try readAll(fd: fd, path: path, limit: limit)
     }
 
     /// Any readable file as UTF-8 text, including a pipe such as `/dev/stdin`, or nil if it

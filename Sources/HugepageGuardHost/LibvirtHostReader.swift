@@ -168,32 +168,6 @@ public struct LibvirtHostReader: Sendable {
 
     /// A regular file's bytes, at most `maxFileBytes`; nil when it doesn't exist.
     static func readBytes(_ path: String) throws(HostError) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-        if fd < 0 {
-            if errno == ENOENT || errno == ENOTDIR { return nil }
-            throw HostError(path: path, errno: errno)
-        }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw HostError(path: path, errno: errno) }
-        guard (st.st_mode & S_IFMT) == S_IFREG else { throw HostError(path: path, reason: "not a regular file") }
-        // Sized from fstat (procfs files say 0), grown while the file has more.
-        var bytes = [UInt8](repeating: 0, count: max(Int(min(Int64(st.st_size), Int64(maxFileBytes))) + 1, 4096))
-        var count = 0
-        while true {
-            if count == bytes.count {
-                guard bytes.count <= maxFileBytes else { throw HostError(path: path, reason: "larger than \(maxFileBytes) bytes") }
-                bytes.append(contentsOf: repeatElement(0, count: bytes.count))
-            }
-            let n = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + count, $0.count - count) }
-            if n < 0 {
-                if errno == EINTR || errno == EAGAIN { continue }
-                throw HostError(path: path, errno: errno)
-            }
-            if n == 0 { break }
-            count += n
-        }
-        bytes.removeSubrange(count...)
-        return bytes
+        try FileSystem.readFileBytes(path, limit: maxFileBytes)
     }
 }
