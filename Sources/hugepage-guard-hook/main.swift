@@ -12,77 +12,85 @@ import Glibc
 import HugepageGuardCore
 import HugepageGuardHost
 
-let args = CommandLine.arguments
-guard args.count >= 4 else {
-    StandardStream.error("usage: hugepage-guard-hook <domain> <operation> <sub-operation> [extra]\n"
-        + "This is libvirt's QEMU hook; libvirtd runs it. To test a domain by hand, use 'hugepage-guard check'.\n")
-    exit(2)
-}
-let operation = args[2], subOperation = args[3]
+// Everything runs inside one function, so no top-level variable exists: in the Swift 6
+// language mode top-level variables belong to the main actor, and referring to it links the
+// concurrency runtime and libdispatch into the hook (about 4,000 more relocations to apply
+// and 30 more pages to copy on every exec, pass-through included).
+runHook()
 
-enum Step { case decide, bookkeeping(Bookkeeping.Step) }
-let step: Step
-switch (operation, subOperation) {
-case ("prepare", "begin"), ("migrate", "begin"), ("restore", "begin"): step = .decide
-case ("started", "begin"): step = .bookkeeping(.started)
-case ("release", "end"): step = .bookkeeping(.release)
-default: exit(0)
-}
-
-// The domain name exactly as libvirt passed it; nil if it is not UTF-8 (no domain XML can
-// name such a domain).
-let exactName = String(validatingCString: CommandLine.unsafeArgv[1]!)
-let domain = exactName ?? args[1]
-let environment = GuardEnvironment.fromProcess()
-let log = SystemLog(identifier: "hugepage-guard-hook",
-                    copyPath: getenv("HUGEPAGE_GUARD_LOG_FILE").map { String(cString: $0) })
-
-/// The domain XML libvirt writes on stdin, at most `ReadLimit.domainXML` bytes.
-func readStandardInput() throws(HostError) -> String {
-    try FileSystem.readText(fd: 0, path: "the domain XML on stdin", limit: ReadLimit.domainXML)
-}
-
-switch step {
-case .decide:
-    let outcome: Admission.Outcome
-    if exactName == nil {
-        outcome = .failed(message: "libvirt passed a domain name that is not valid UTF-8")
-    } else {
-        do {
-            let xml = try readStandardInput()
-            // With no libvirt daemon above us (a test, a manual run) only the timeout expires it.
-            let owner = ProcessTable.libvirtDaemonAncestor()
-            outcome = Admission(environment: environment).decide(xml: xml, operation: operation, reserveFor: owner,
-                                                                 reserve: true, hookName: domain)
-        } catch {
-            outcome = .failed(message: "cannot read \(error)")
-        }
+func runHook() -> Never {
+    let args = CommandLine.arguments
+    guard args.count >= 4 else {
+        StandardStream.error("usage: hugepage-guard-hook <domain> <operation> <sub-operation> [extra]\n"
+            + "This is libvirt's QEMU hook; libvirtd runs it. To test a domain by hand, use 'hugepage-guard check'.\n")
+        exit(2)
     }
-    switch outcome {
-    case .noHugepages(let spec):
-        log.write(DecisionReport.noHugepagesLogLine(operation: operation, domain: spec.name, uuid: spec.uuid))
-        exit(0)
-    case let .decided(_, report, notes):
-        // Each line at its own level: an expired reservation warns, a growth that let the
-        // start in is info.
-        for note in notes { log.write(note) }
-        log.write(report.logLine)
-        if report.decision.verdict == .refuse {
-            StandardStream.error(report.refusalParagraph + "\n")
+    let operation = args[2], subOperation = args[3]
+
+    enum Step { case decide, bookkeeping(Bookkeeping.Step) }
+    let step: Step
+    switch (operation, subOperation) {
+    case ("prepare", "begin"), ("migrate", "begin"), ("restore", "begin"): step = .decide
+    case ("started", "begin"): step = .bookkeeping(.started)
+    case ("release", "end"): step = .bookkeeping(.release)
+    default: exit(0)
+    }
+
+    // The domain name exactly as libvirt passed it; nil if it is not UTF-8 (no domain XML can
+    // name such a domain).
+    let exactName = String(validatingCString: CommandLine.unsafeArgv[1]!)
+    let domain = exactName ?? args[1]
+    let environment = GuardEnvironment.fromProcess()
+    let log = SystemLog(identifier: "hugepage-guard-hook",
+                        copyPath: getenv("HUGEPAGE_GUARD_LOG_FILE").map { String(cString: $0) })
+
+    /// The domain XML libvirt writes on stdin, at most `ReadLimit.domainXML` bytes.
+    func readStandardInput() throws(HostError) -> String {
+        try FileSystem.readText(fd: 0, path: "the domain XML on stdin", limit: ReadLimit.domainXML)
+    }
+
+    switch step {
+    case .decide:
+        let outcome: Admission.Outcome
+        if exactName == nil {
+            outcome = .failed(message: "libvirt passed a domain name that is not valid UTF-8")
+        } else {
+            do {
+                let xml = try readStandardInput()
+                // With no libvirt daemon above us (a test, a manual run) only the timeout expires it.
+                let owner = ProcessTable.libvirtDaemonAncestor()
+                outcome = Admission(environment: environment).decide(xml: xml, operation: operation, reserveFor: owner,
+                                                                     reserve: true, hookName: domain)
+            } catch {
+                outcome = .failed(message: "cannot read \(error)")
+            }
+        }
+        switch outcome {
+        case .noHugepages(let spec):
+            log.write(DecisionReport.noHugepagesLogLine(operation: operation, domain: spec.name, uuid: spec.uuid))
+            exit(0)
+        case let .decided(_, report, notes):
+            // Each line at its own level: an expired reservation warns, a growth that let the
+            // start in is info.
+            for note in notes { log.write(note) }
+            log.write(report.logLine)
+            if report.decision.verdict == .refuse {
+                StandardStream.error(report.refusalParagraph + "\n")
+                exit(1)
+            }
+            exit(0)
+        case let .failed(message):
+            log.write(DecisionReport.failureLogLine(operation: operation, domain: domain, message: message))
+            StandardStream.error(DecisionReport.failureParagraph(operation: operation, domain: domain, message: message) + "\n")
             exit(1)
         }
-        exit(0)
-    case let .failed(message):
-        log.write(DecisionReport.failureLogLine(operation: operation, domain: domain, message: message))
-        StandardStream.error(DecisionReport.failureParagraph(operation: operation, domain: domain, message: message) + "\n")
-        exit(1)
-    }
 
-case .bookkeeping(let bookkeepingStep):
-    // Bookkeeping only: whatever goes wrong is logged, and the hook still exits 0. An
-    // unreadable stdin only means the ledger entry is found by name instead of UUID.
-    let xml = Result { () throws(HostError) in try readStandardInput() }
-    let lines = Bookkeeping(environment: environment).record(bookkeepingStep, hookName: domain, stdin: xml, now: BootClock.now())
-    for line in lines { log.write(line) }
-    exit(0)
+    case .bookkeeping(let bookkeepingStep):
+        // Bookkeeping only: whatever goes wrong is logged, and the hook still exits 0. An
+        // unreadable stdin only means the ledger entry is found by name instead of UUID.
+        let xml = Result { () throws(HostError) in try readStandardInput() }
+        let lines = Bookkeeping(environment: environment).record(bookkeepingStep, hookName: domain, stdin: xml, now: BootClock.now())
+        for line in lines { log.write(line) }
+        exit(0)
+    }
 }
