@@ -19,22 +19,32 @@ import HugepageGuardHost
 runHook()
 
 func runHook() -> Never {
-    let args = CommandLine.arguments
-    guard args.count >= 4 else {
+    // The operation is matched on the C strings of argv: a pass-through builds no Swift
+    // string or array, so it costs little more than starting the process.
+    let argc = Int(CommandLine.argc), argv = CommandLine.unsafeArgv
+    guard argc >= 4, let operationArg = argv[2], let subOperationArg = argv[3] else {
         StandardStream.error("usage: hugepage-guard-hook <domain> <operation> <sub-operation> [extra]\n"
             + "This is libvirt's QEMU hook; libvirtd runs it. To test a domain by hand, use 'hugepage-guard check'.\n")
         exit(2)
     }
-    let operation = args[2], subOperation = args[3]
+    func argIs(_ arg: UnsafeMutablePointer<CChar>, _ literal: StaticString) -> Bool {
+        strcmp(arg, UnsafeRawPointer(literal.utf8Start).assumingMemoryBound(to: CChar.self)) == 0
+    }
 
     enum Step { case decide, bookkeeping(Bookkeeping.Step) }
     let step: Step
-    switch (operation, subOperation) {
-    case ("prepare", "begin"), ("migrate", "begin"), ("restore", "begin"): step = .decide
-    case ("started", "begin"): step = .bookkeeping(.started)
-    case ("release", "end"): step = .bookkeeping(.release)
-    default: exit(0)
+    if argIs(subOperationArg, "begin") && (argIs(operationArg, "prepare") || argIs(operationArg, "migrate")
+                                           || argIs(operationArg, "restore")) {
+        step = .decide
+    } else if argIs(operationArg, "started") && argIs(subOperationArg, "begin") {
+        step = .bookkeeping(.started)
+    } else if argIs(operationArg, "release") && argIs(subOperationArg, "end") {
+        step = .bookkeeping(.release)
+    } else {
+        exit(0)
     }
+    let args = CommandLine.arguments
+    let operation = args[2]
 
     // The domain name exactly as libvirt passed it; nil if it is not UTF-8 (no domain XML can
     // name such a domain).
