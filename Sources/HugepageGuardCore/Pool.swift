@@ -58,7 +58,28 @@ public struct HugepagePool: Equatable, Sendable {
 public enum PoolText {
     /// A sysfs counter file: one decimal number and a newline.
     public static func count(_ text: String) -> UInt64? {
-        UInt64(text.trimmingCharacters(in: " \t\n"))
+        var text = text
+        return text.withUTF8 { count(bytes: $0) }
+    }
+
+    /// The same from the file's bytes: decimal digits, with blanks and newlines around them
+    /// ignored; nil for anything else, or for a number past UInt64.
+    public static func count(bytes: UnsafeBufferPointer<UInt8>) -> UInt64? {
+        func isBlank(_ b: UInt8) -> Bool { b == UInt8(ascii: " ") || b == UInt8(ascii: "\t") || b == UInt8(ascii: "\n") }
+        var start = 0, end = bytes.count
+        while start < end, isBlank(bytes[start]) { start += 1 }
+        while end > start, isBlank(bytes[end - 1]) { end -= 1 }
+        guard start < end else { return nil }
+        var value: UInt64 = 0
+        for i in start..<end {
+            let digit = bytes[i] &- UInt8(ascii: "0")
+            guard digit < 10 else { return nil }
+            let (times10, o1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, o2) = times10.addingReportingOverflow(UInt64(digit))
+            guard !o1, !o2 else { return nil }
+            value = sum
+        }
+        return value
     }
 
     /// `hugepages-2048kB` -> 2048.
@@ -84,10 +105,9 @@ public enum PoolText {
             guard f.count >= 4, f[2] == "hugetlbfs" else { continue }
             var size = kernelDefaultKiB
             for opt in f[3].split(separator: ",") where opt.hasPrefix("pagesize=") {
-                let v = String(opt.dropFirst("pagesize=".count))
-                let digits = v.prefix { $0.isNumber }
+                let (digits, unit) = opt.dropFirst("pagesize=".count).splitAtFirstNonDigit
                 guard let n = UInt64(digits) else { continue }
-                size = SizeUnit.kibibytes(value: n, unit: v.dropFirst(digits.count).isEmpty ? "b" : String(v.dropFirst(digits.count)))
+                size = SizeUnit.kibibytes(value: n, unit: unit.isEmpty ? "b" : String(unit))
             }
             guard let size else { continue }
             out.append(HugetlbfsMount(path: unescapeMountPath(String(f[1])), pageSizeKiB: size))

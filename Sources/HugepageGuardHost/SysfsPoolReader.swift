@@ -1,3 +1,4 @@
+import Glibc
 import HugepageGuardCore
 
 /// Reads the hugepage pools and hugetlbfs mounts under a root directory, so fixture trees
@@ -21,26 +22,61 @@ public struct SysfsPoolReader: Sendable {
         var sizes: [UInt64: PagePool] = [:]
         for dir in sizeDirs {
             guard let kib = PoolText.pageSize(directoryName: dir) else { continue }
-            let base = globalDir + "/" + dir
+            guard let global = CounterDirectory(globalDir + "/" + dir) else { continue }
             var pool = PagePool(sizeKiB: kib,
-                                nr: try counter(base + "/nr_hugepages"),
-                                free: try counter(base + "/free_hugepages"),
-                                resv: try counter(base + "/resv_hugepages"),
-                                surplus: try counter(base + "/surplus_hugepages"))
+                                nr: try global.counter("nr_hugepages"),
+                                free: try global.counter("free_hugepages"),
+                                resv: try global.counter("resv_hugepages"),
+                                surplus: try global.counter("surplus_hugepages"))
             for name in nodeNames {
-                guard let node = Int(name.dropFirst(4)) else { continue }
-                let nb = "\(nodeRoot)/\(name)/hugepages/\(dir)"
-                guard FileSystem.isListable(nb) else { continue }
-                pool.nodes[node] = NodeCounts(nr: try counter(nb + "/nr_hugepages"),
-                                              free: try counter(nb + "/free_hugepages"),
-                                              surplus: try counter(nb + "/surplus_hugepages"))
+                guard let node = Int(name.dropFirst(4)),
+                      let counters = CounterDirectory(nodeRoot + "/" + name + "/hugepages/" + dir) else { continue }
+                pool.nodes[node] = NodeCounts(nr: try counters.counter("nr_hugepages"),
+                                              free: try counters.counter("free_hugepages"),
+                                              surplus: try counters.counter("surplus_hugepages"))
             }
             sizes[kib] = pool
         }
         return HugepagePool(sizes: sizes, mounts: mounts, kernelDefaultKiB: kernelDefault)
     }
+}
 
-    private func counter(_ path: String) throws(HostError) -> UInt64 {
+/// One sysfs directory of counters, held open so that each counter is opened relative to
+/// it. A counter costs three system calls (openat, one read, close): sysfs hands a whole
+/// attribute to the first read. Anything else (a missing file, a FIFO or device in a fixture
+/// tree, more text than a counter holds, text that is not a number) goes to the careful
+/// reader, which names what is wrong.
+struct CounterDirectory: ~Copyable {
+    let path: String
+    let fd: Int32
+
+    /// nil when `path` is not a directory this process can open.
+    init?(_ path: String) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        self.path = path
+        self.fd = fd
+    }
+
+    deinit { close(fd) }
+
+    func counter(_ name: StaticString) throws(HostError) -> UInt64 {
+        let file = openat(fd, UnsafeRawPointer(name.utf8Start).assumingMemoryBound(to: CChar.self),
+                          O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
+        if file >= 0 {
+            // A count is at most 20 digits and a newline; a full buffer means something else.
+            let value = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { buffer -> UInt64? in
+                let n = Glibc.read(file, buffer.baseAddress, buffer.count)
+                guard n > 0, n < buffer.count else { return nil }
+                return PoolText.count(bytes: UnsafeBufferPointer(rebasing: buffer[..<n]))
+            }
+            close(file)
+            if let value { return value }
+        }
+        return try Self.carefulCounter(path + "/" + name.description)
+    }
+
+    private static func carefulCounter(_ path: String) throws(HostError) -> UInt64 {
         guard let text = try FileSystem.readFile(path, limit: ReadLimit.kernelFile) else { throw HostError(path: path, reason: "missing") }
         guard let n = PoolText.count(text) else {
             let shown = text.count > 40 ? String(text.prefix(40)) + "…" : text
