@@ -142,9 +142,9 @@ public struct GuardConfig: Equatable, Sendable {
 
     static func pageSize(_ text: Substring) -> Result<UInt64, ValueError> {
         let spelling = ValueError(problem: "expected a page size like 2M or 1G (a number, then K, M or G)")
-        let digits = text.prefix { $0.isASCII && $0.isNumber }
+        let (digits, rest) = text.splitAtFirstNonDigit
         let unit: UInt64
-        switch text.dropFirst(digits.count).lowercased() {
+        switch rest.asciiLowercased() {
         case "k", "kb", "kib": unit = 1
         case "m", "mb", "mib": unit = 1024
         case "g", "gb", "gib": unit = 1024 * 1024
@@ -175,19 +175,19 @@ public struct GuardConfig: Equatable, Sendable {
         // A UTF-8 byte-order mark is not part of the first key.
         var body = Substring(text)
         if body.unicodeScalars.first == "\u{FEFF}" { body = Substring(body.unicodeScalars.dropFirst()) }
-        // "\r\n" is one Character in Swift: split on both so CRLF files work.
-        let lines = body.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+        // Lines end at "\n"; the "\r" of a CRLF file is trimmed with the blanks below.
+        let lines = body.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map(Substring.init)
         for (index, rawLine) in lines.enumerated() {
             let lineNo = index + 1
             func fail(_ message: String) -> ConfigError { ConfigError(source: source, line: lineNo, message: message) }
             let line = rawLine.trimmingCharacters(in: " \t\r")
             if line.isEmpty || line.hasPrefix("#") { continue }
-            guard let eq = line.firstIndex(of: "=") else {
+            guard let eq = line.utf8.firstIndex(of: UInt8(ascii: "=")) else {
                 throw fail("expected 'key = value', found \(quoted(line))")
             }
             let key = line[..<eq].trimmingCharacters(in: " \t")
-            var value = line[line.index(after: eq)...].trimmingCharacters(in: " \t")
-            if let hash = value.firstIndex(of: "#") { value = value[..<hash].trimmingCharacters(in: " \t") }
+            var value = line[line.utf8.index(after: eq)...].trimmingCharacters(in: " \t")
+            if let hash = value.utf8.firstIndex(of: UInt8(ascii: "#")) { value = value[..<hash].trimmingCharacters(in: " \t") }
             if value.isEmpty { throw fail("\(quoted(key)) has no value") }
 
             // The key's canonical spelling: reserve and growth cap keys by page size in KiB and

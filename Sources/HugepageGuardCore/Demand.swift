@@ -366,7 +366,7 @@ enum DeviceAliases {
             guard let alias = device.alias else { continue }
             let prefix = Self.prefix(device.model)
             let rest = alias.dropFirst(prefix.count)
-            if alias.hasPrefix(prefix), !rest.isEmpty, rest.allSatisfy({ $0.isASCII && $0.isNumber }),
+            if alias.hasPrefix(prefix), !rest.isEmpty, rest.isASCIIDigits,
                let n = Int(rest), n < Int.max {
                 nextIndex[prefix] = max(nextIndex[prefix] ?? 0, n + 1)
             }

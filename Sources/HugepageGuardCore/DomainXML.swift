@@ -250,7 +250,7 @@ private func parseNodeSet(_ text: String, element: String) throws(DomainXMLError
 /// A cell, node or slot number: plain decimal digits.
 private func parseIndex(_ text: String, element: String, reason: String) throws(DomainXMLError) -> Int {
     let trimmed = text.trimmingCharacters(in: " \t\n")
-    guard !trimmed.isEmpty, trimmed.allSatisfy({ $0.isASCII && $0.isNumber }), let v = Int(trimmed), v < 1 << 20 else {
+    guard trimmed.isASCIIDigits, let v = Int(trimmed), v < 1 << 20 else {
         throw .invalid(element: element, value: text, reason: reason)
     }
     return v
@@ -270,7 +270,7 @@ private func checkedSum(_ a: UInt64, _ b: UInt64, element: String, value: String
 /// sizes; `allowZero` is for `<requested>`, which may be 0.
 private func parseSize(_ text: String, unit: String?, element: String, allowZero: Bool = false) throws(DomainXMLError) -> UInt64 {
     let trimmed = text.trimmingCharacters(in: " \t\n")
-    guard !trimmed.isEmpty, trimmed.allSatisfy({ $0.isASCII && $0.isNumber }), let value = UInt64(trimmed) else {
+    guard trimmed.isASCIIDigits, let value = UInt64(trimmed) else {
         throw .invalid(element: element, value: text, reason: "not a whole number of plain digits")
     }
     guard let kib = SizeUnit.kibibytes(value: value, unit: unit), kib <= maximumMemoryKiB,

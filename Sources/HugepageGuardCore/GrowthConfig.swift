@@ -52,10 +52,10 @@ public enum MemoryFloor: Equatable, Sendable, CustomStringConvertible {
             guard case .value(let p) = GuardConfig.decimal(Substring(text.dropLast())), p <= 100 else { return nil }
             return .percent(p)
         }
-        let digits = text.prefix { $0.isASCII && $0.isNumber }
+        let (digits, rest) = Substring(text).splitAtFirstNonDigit
         guard case .value(let n) = GuardConfig.decimal(digits) else { return nil }
         let per: UInt64
-        switch text.dropFirst(digits.count).lowercased() {
+        switch rest.asciiLowercased() {
         case "k", "kb", "kib": per = 1
         case "m", "mb", "mib": per = 1024
         case "g", "gb", "gib": per = 1024 * 1024

@@ -330,9 +330,8 @@ public struct MountEntry: Equatable, Sendable {
         var size = kernelDefaultKiB
         for opt in options where opt.hasPrefix("pagesize=") {
             let v = opt.dropFirst("pagesize=".count)
-            let digits = v.prefix { $0.isASCII && $0.isNumber }
+            let (digits, unit) = v.splitAtFirstNonDigit
             guard let n = UInt64(digits) else { return nil }
-            let unit = v.dropFirst(digits.count)
             size = SizeUnit.kibibytes(value: n, unit: unit.isEmpty ? "b" : String(unit))
         }
         return size

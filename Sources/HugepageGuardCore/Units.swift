@@ -6,11 +6,11 @@
 public enum SizeUnit {
     /// Bytes per unit, or nil when libvirt would reject the unit.
     public static func bytes(per unit: String) -> UInt64? {
-        let u = unit.lowercased()
+        let u = unit.asciiLowercased()
         if u == "b" || u == "byte" || u == "bytes" { return 1 }
-        let prefixes: [Character] = ["k", "m", "g", "t", "p", "e"]
-        guard let first = u.first, let power = prefixes.firstIndex(of: first) else { return nil }
-        let rest = u.dropFirst()
+        let prefixes: [UInt8] = Array("kmgtpe".utf8)
+        guard let first = u.utf8.first, let power = prefixes.firstIndex(of: first) else { return nil }
+        let rest = Substring(u.utf8.dropFirst())
         let base: UInt64
         switch rest {
         case "", "ib": base = 1024

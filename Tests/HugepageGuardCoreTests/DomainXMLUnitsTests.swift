@@ -19,6 +19,14 @@ final class DomainXMLUnitsTests: XCTestCase {
         XCTAssertEqual(memoryKiB("1025", unit: "b"), 2)
     }
 
+    func testUnits_caseIsFoldedInASCIIOnly_asLibvirtDoes() {
+        XCTAssertEqual(memoryKiB("2", unit: "mIb"), 2048)
+        // U+212A KELVIN SIGN lower-cases to "k" in Unicode, but libvirt's STRCASEEQ folds ASCII only.
+        XCTAssertThrowsError(try DomainSpec(xml: domainXML(memory: "<memory unit='\u{212A}iB'>2</memory>"))) {
+            XCTAssertTrue("\($0)".contains("unknown unit"), "\($0)")
+        }
+    }
+
     func testUnits_binaryKilo_isOneKiB() {
         XCTAssertEqual(memoryKiB("512", unit: "k"), 512)
         XCTAssertEqual(memoryKiB("512", unit: "KiB"), 512)
