@@ -131,7 +131,11 @@ public struct Ledger: Equatable, Sendable {
 
     /// Pages promised to other in-flight starts, which the kernel's free count doesn't show yet.
     public func inFlight(excluding id: DomainIdentity?) -> [DemandItem] {
-        entries.filter { $0.state == .reserved && !(id.map($0.identity.isSame(as:)) ?? false) }.flatMap(\.items)
+        var items: [DemandItem] = []
+        for e in entries where e.state == .reserved && !(id.map(e.identity.isSame(as:)) ?? false) {
+            items.append(contentsOf: e.items)
+        }
+        return items
     }
 
     public func inFlight(excluding domain: String?) -> [DemandItem] {
@@ -143,6 +147,10 @@ public struct Ledger: Equatable, Sendable {
     /// pages stays.
     public mutating func reserve(_ entry: LedgerEntry) {
         let id = entry.identity
+        let same = entries.indices.filter { !entries[$0].isGrownHold && entries[$0].identity.isSame(as: id) }
+        // Recording again what is already the last entry changes nothing: the ledger is left
+        // untouched (not copied, not rewritten).
+        if same == [entries.count - 1], entries[same[0]] == entry { return }
         entries.removeAll { !$0.isGrownHold && $0.identity.isSame(as: id) }
         entries.append(entry)
     }
@@ -180,15 +188,17 @@ public struct Ledger: Equatable, Sendable {
     /// older than `timeout` seconds. Entries of running domains (`started`) are the agent's
     /// to reconcile. Returns what was removed.
     public mutating func expire(now: Int64, timeout: Int64, isAlive: (ProcessRef) -> Bool) -> [LedgerEntry] {
-        var removed: [LedgerEntry] = []
-        entries.removeAll { e in
+        // Found first without mutating, so that a ledger with nothing to expire stays untouched.
+        let dead = entries.indices.filter { i in
+            let e = entries[i]
             guard e.state == .reserved else { return false }
             // An entry without a real age (written after `now`, or impossibly long ago) is
             // not from this boot: it can't be a start still in progress.
-            let dead = (e.owner.map { !isAlive($0) } ?? false) || (e.age(now: now).map { $0 > timeout } ?? true)
-            if dead { removed.append(e) }
-            return dead
+            return (e.owner.map { !isAlive($0) } ?? false) || (e.age(now: now).map { $0 > timeout } ?? true)
         }
+        guard !dead.isEmpty else { return [] }
+        let removed = dead.map { entries[$0] }
+        for i in dead.reversed() { entries.remove(at: i) }
         return removed
     }
 }

@@ -17,6 +17,30 @@ final class LedgerTests: XCTestCase {
         XCTAssertEqual(l.entry(domain: "a")?.items.first?.pages, 20)
     }
 
+    /// Whether two ledgers still share one entry buffer: nothing was copied or rewritten.
+    private func sharesStorage(_ a: Ledger, _ b: Ledger) -> Bool {
+        a.entries.withUnsafeBufferPointer { x in b.entries.withUnsafeBufferPointer { y in x.baseAddress == y.baseAddress } }
+    }
+
+    func testReserve_ofTheLastEntryAgain_leavesTheLedgerUntouched() {
+        var l = Ledger(entries: [entry("b", 5), entry("a", 10)])
+        let before = l
+        l.reserve(entry("a", 10))
+        XCTAssertEqual(l, before)
+        XCTAssertTrue(sharesStorage(l, before), "the hook rewrites the ledger only when it changed")
+        l.reserve(entry("b", 5))  // the same entry, but not the last: it moves to the end
+        XCTAssertEqual(l.entries.map(\.domain), ["a", "b"])
+    }
+
+    func testExpire_withNothingToExpire_leavesTheLedgerUntouched() {
+        var l = Ledger(entries: [entry("a", 10, since: 100), entry("b", 5, state: .started, since: 1)])
+        let before = l
+        XCTAssertEqual(l.expire(now: 150, timeout: 60, isAlive: { _ in true }), [])
+        XCTAssertTrue(sharesStorage(l, before))
+        XCTAssertEqual(l.expire(now: 170, timeout: 60, isAlive: { _ in true }).map(\.domain), ["a"])
+        XCTAssertEqual(l.entries.map(\.domain), ["b"])
+    }
+
     func testMarkStarted_setsStateAndTime_unknownDomainIsFalse() {
         var l = Ledger(entries: [entry("a", 10)])
         XCTAssertTrue(l.markStarted(domain: "a", at: 555))
