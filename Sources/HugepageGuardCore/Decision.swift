@@ -101,11 +101,19 @@ extension Decision {
             guard let set else { return all }
             return nodeIDs.isEmpty ? (set.contains(0) ? [0] : []) : set.ids.compactMap { nodeIDs.firstIndex(of: $0) }
         }
-        func group(_ nodes: NodeSet?, _ pages: UInt64) -> Placement.Group { .init(nodes: indices(nodes), pages: pages) }
+        func group(_ nodes: NodeSet?, _ pages: UInt128) -> Placement.Group { .init(nodes: indices(nodes), pages: pages) }
 
         let vm = input.demand.items.filter { $0.pageSizeKiB == size }
-        let others = input.inFlight.filter { $0.pageSizeKiB == size }
         let reserves = input.config.reserves.filter { $0.pageSizeKiB == size }
+        // Other starts' pages summed per node set: the ledger may hold hundreds of entries, on
+        // a handful of distinct node sets. A list, not a dictionary keyed by node set, for the
+        // reason Placement gives. The sums are exact: the ledger's total is bounded when read.
+        var others: [(nodes: NodeSet?, pages: UInt128)] = []
+        for item in input.inFlight where item.pageSizeKiB == size {
+            if let i = others.firstIndex(where: { $0.nodes == item.hostNodes }) { others[i].pages += UInt128(item.pages) } else {
+                others.append((nodes: item.hostNodes, pages: UInt128(item.pages)))
+            }
+        }
 
         // Each (size, nodes) the VM asks for must fit on its own, counting the kernel's `resv`
         // against its nodes: where those pages will be faulted from is unknown, so assume the
@@ -118,7 +126,7 @@ extension Decision {
         var result: [Shortfall] = []
         for item in vm {
             let free = Pages.excess(Pages.sum(indices(item.hostNodes).map { capacity[$0] }), over: UInt128(pool.resv))
-            let reserved = Pages.sum(others.filter { within(item.hostNodes, $0.hostNodes) }.map(\.pages))
+            let reserved = others.filter { within(item.hostNodes, $0.nodes) }.reduce(UInt128(0)) { $0 + $1.pages }
             let reserve = Pages.sum(reserves.filter { r in r.node.map { item.hostNodes?.contains($0) ?? true } ?? true }.map(\.pages))
             let usable = Pages.excess(free, over: reserved + reserve)
             if UInt128(item.pages) > usable {
@@ -130,17 +138,17 @@ extension Decision {
         guard result.isEmpty else { return result }
 
         // Each part fits alone; do they fit together, beside everything else on the nodes?
-        var base: [Placement.Group] = [group(nil, pool.resv)]
-        base += others.map { group($0.hostNodes, $0.pages) }
-        base += reserves.map { group($0.node.map { NodeSet([$0]) }, $0.pages) }
+        var base: [Placement.Group] = [group(nil, UInt128(pool.resv))]
+        base += others.map { group($0.nodes, $0.pages) }
+        base += reserves.map { group($0.node.map { NodeSet([$0]) }, UInt128($0.pages)) }
         let placement = Placement(capacity: capacity)
         let vmPages = Pages.sum(vm.map(\.pages))
-        let placed = Pages.excess(placement.maxPlaced(base + vm.map { group($0.hostNodes, $0.pages) }), over: placement.maxPlaced(base))
+        let placed = Pages.excess(placement.maxPlaced(base + vm.map { group($0.hostNodes, UInt128($0.pages)) }), over: placement.maxPlaced(base))
         let deficit = Pages.excess(vmPages, over: placed)
         if deficit > 0 {
             // Reported for the size as a whole.
             result.append(Shortfall(pageSizeKiB: size, hostNodes: nil, needed: Pages.shown(vmPages), free: pool.available,
-                                    reservedByOtherStarts: Pages.shown(Pages.sum(others.map(\.pages))),
+                                    reservedByOtherStarts: Pages.shown(others.reduce(UInt128(0)) { $0 + $1.pages }),
                                     hostReserve: Pages.shown(Pages.sum(reserves.map(\.pages))), short: Pages.shown(deficit)))
         }
         return result

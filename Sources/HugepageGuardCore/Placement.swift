@@ -8,7 +8,7 @@
 /// group-to-node edges, which must never limit the flow, are given a capacity above the
 /// sum of every node's capacity.
 struct Placement {
-    struct Group { var nodes: [Int]; var pages: UInt64 }
+    struct Group { var nodes: [Int]; var pages: UInt128 }
 
     /// Capacity per node index.
     var capacity: [UInt64]
@@ -22,8 +22,8 @@ struct Placement {
         var groups: [(nodes: [Int], pages: UInt128)] = []
         for group in unmerged where group.pages > 0 {
             let nodes = group.nodes.sorted()
-            if let i = groups.firstIndex(where: { $0.nodes == nodes }) { groups[i].pages += UInt128(group.pages) } else {
-                groups.append((nodes: nodes, pages: UInt128(group.pages)))
+            if let i = groups.firstIndex(where: { $0.nodes == nodes }) { groups[i].pages += group.pages } else {
+                groups.append((nodes: nodes, pages: group.pages))
             }
         }
         let g = groups.count, n = capacity.count
