@@ -43,13 +43,12 @@ func runHook() -> Never {
     } else {
         exit(0)
     }
-    let args = CommandLine.arguments
-    let operation = args[2]
+    let operation = String(cString: operationArg)
 
     // The domain name exactly as libvirt passed it; nil if it is not UTF-8 (no domain XML can
     // name such a domain).
-    let exactName = String(validatingCString: CommandLine.unsafeArgv[1]!)
-    let domain = exactName ?? args[1]
+    let exactName = argv[1].flatMap { String(validatingCString: $0) }
+    let domain = exactName ?? argv[1].map { String(cString: $0) } ?? ""
     let environment = GuardEnvironment.fromProcess()
     let log = SystemLog(identifier: "hugepage-guard-hook",
                         copyPath: getenv("HUGEPAGE_GUARD_LOG_FILE").map { String(cString: $0) })
