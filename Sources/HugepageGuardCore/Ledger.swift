@@ -10,6 +10,17 @@ public struct ProcessRef: Hashable, Sendable, CustomStringConvertible {
         guard p.count == 2, let pid = Int32(p[0]), let t = UInt64(p[1]) else { return nil }
         self.init(pid: pid, startTicks: t)
     }
+
+    /// The same from bytes, without building a String when they are `digits:digits`.
+    init?(bytes b: UnsafeBufferPointer<UInt8>) {
+        guard let colon = b.firstIndex(of: UInt8(ascii: ":")),
+              let pid = LedgerCodec.parseUnsigned(UnsafeBufferPointer(rebasing: b[..<colon])), pid <= UInt64(Int32.max),
+              let t = LedgerCodec.parseUnsigned(UnsafeBufferPointer(rebasing: b[(colon + 1)...])) else {
+            self.init(String(decoding: b, as: UTF8.self))
+            return
+        }
+        self.init(pid: Int32(pid), startTicks: t)
+    }
 }
 
 /// Who a ledger entry belongs to. libvirt knows a domain by its UUID, so where both sides
@@ -100,9 +111,9 @@ public struct LedgerEntry: Equatable, Sendable {
     public var isGrownHold: Bool { operation == Self.grownHoldOperation }
 
     public init(domain: String, uuid: String?, state: State, operation: String, since: Int64,
-                owner: ProcessRef?, items: [DemandItem]) {
+                owner: ProcessRef?, items: [DemandItem], grown: [DemandItem] = []) {
         self.domain = domain; self.uuid = uuid; self.state = state; self.operation = operation
-        self.since = since; self.owner = owner; self.items = items
+        self.since = since; self.owner = owner; self.items = items; self.grown = grown
     }
 
     public var identity: DomainIdentity { DomainIdentity(name: domain, uuid: uuid) }
@@ -264,6 +275,9 @@ public enum LedgerCodec {
     /// delimiters, and only the values an entry keeps become Strings.
     static func decode(bytes text: UnsafeBufferPointer<UInt8>) throws(LedgerError) -> Ledger {
         var ledger = Ledger()
+        // Demand texts already read, with their items: hundreds of reservations usually hold a
+        // handful of distinct demands, so each is parsed once and its items shared.
+        var seenDemands = DemandCache()
         var sawHeader = false
         var totalKiB: UInt64 = 0
         var lineNo = 0
@@ -287,7 +301,7 @@ public enum LedgerCodec {
             guard sawHeader else { throw LedgerError(line: lineNo, reason: "no 'hugepage-guard ledger v1' header") }
             // The last of a repeated key wins; keys the ledger doesn't use are skipped.
             var fields = EntryFields()
-            let wellFormed = Logfmt.scan(bytes: bytes) { key, value in fields.take(key, value) }
+            let wellFormed = Logfmt.scan(bytes: bytes) { key, value in fields.take(key, value, demands: &seenDemands) }
             guard wellFormed else { throw LedgerError(line: lineNo, reason: "not a logfmt line") }
             if fields.pairs == 1, let r = fields.refusals {
                 guard let n = parseUnsigned(r) else { throw LedgerError(line: lineNo, reason: "refusals '\(r)' is not a number") }
@@ -295,16 +309,17 @@ public enum LedgerCodec {
                 continue
             }
             guard let domain = fields.domain, !domain.isEmpty else { throw LedgerError(line: lineNo, reason: "no domain") }
-            guard let state = fields.state.flatMap(LedgerEntry.State.init(rawValue:)) else {
+            guard let state = fields.state else {
                 throw LedgerError(line: lineNo, reason: "state must be reserved or started")
             }
-            guard let since = fields.since.flatMap(parseSigned) else { throw LedgerError(line: lineNo, reason: "since is not a number") }
+            guard let since = fields.since else { throw LedgerError(line: lineNo, reason: "since is not a number") }
             var owner: ProcessRef?
-            if let o = fields.owner {
-                guard let p = ProcessRef(o) else { throw LedgerError(line: lineNo, reason: "owner '\(o)' is not pid:starttime") }
-                owner = p
+            switch fields.owner {
+            case .absent: break
+            case .invalid(let o): throw LedgerError(line: lineNo, reason: "owner '\(o)' is not pid:starttime")
+            case .value(let p): owner = p
             }
-            guard let d = fields.demand, let items = decode(items: d) else {
+            guard case .some(.some(let items)) = fields.demand else {
                 throw LedgerError(line: lineNo, reason: "demand is not size@nodes:pages;…")
             }
             for item in items {
@@ -318,46 +333,74 @@ public enum LedgerCodec {
                 }
                 totalKiB = sum
             }
-            var entry = LedgerEntry(domain: domain, uuid: fields.uuid, state: state, operation: fields.op ?? "prepare",
-                                    since: since, owner: owner, items: items)
+            var grown: [DemandItem] = []
             if let g = fields.grown {
-                guard let grown = decode(items: g) else { throw LedgerError(line: lineNo, reason: "grown is not size@node:pages;…") }
-                guard grown.allSatisfy({ $0.pageSizeKiB > 0 && ($0.hostNodes.map { $0.ids.count == 1 } ?? true) }) else {
+                guard let g else { throw LedgerError(line: lineNo, reason: "grown is not size@node:pages;…") }
+                guard g.allSatisfy({ $0.pageSizeKiB > 0 && ($0.hostNodes.map { $0.ids.count == 1 } ?? true) }) else {
                     throw LedgerError(line: lineNo, reason: "grown must name a page size above 0 KiB and one node or *")
                 }
-                entry.grown = grown
+                grown = g
             }
-            ledger.entries.append(entry)
+            ledger.entries.append(LedgerEntry(domain: domain, uuid: fields.uuid, state: state, operation: fields.op ?? "prepare",
+                                              since: since, owner: owner, items: items, grown: grown))
         }
         if !sawHeader && !text.isEmpty { throw LedgerError(line: 1, reason: "no 'hugepage-guard ledger v1' header") }
         return ledger
     }
 
-    /// The values of one entry line that the ledger reads.
+    /// The values of one entry line that the ledger reads, each parsed where it is found
+    /// (the last of a repeated key wins). Only the names stay text; a value that doesn't
+    /// parse is kept as "present but unusable", or as its text where the error quotes it.
     private struct EntryFields {
+        enum Owner { case absent, invalid(String), value(ProcessRef) }
         var pairs = 0
-        var domain: String?, uuid: String?, state: String?, op: String?, since: String?, owner: String?
-        var demand: String?, grown: String?, refusals: String?
+        var domain: String?, uuid: String?, op: String?
+        var state: LedgerEntry.State?, since: Int64?, owner = Owner.absent
+        /// nil: no such key; .some(nil): there, but not size@nodes:pages;…
+        var demand: [DemandItem]??, grown: [DemandItem]??
+        var refusals: String?
 
-        mutating func take(_ key: UnsafeBufferPointer<UInt8>, _ value: UnsafeBufferPointer<UInt8>) {
+        mutating func take(_ key: UnsafeBufferPointer<UInt8>, _ value: UnsafeBufferPointer<UInt8>, demands: inout DemandCache) {
             pairs += 1
             func string() -> String { String(decoding: value, as: UTF8.self) }
             switch key.count {
             case 2 where matches(key, "op"): op = string()
             case 4 where matches(key, "uuid"): uuid = string()
-            case 5 where matches(key, "state"): state = string()
-            case 5 where matches(key, "since"): since = string()
-            case 5 where matches(key, "owner"): owner = string()
-            case 5 where matches(key, "grown"): grown = string()
+            case 5 where matches(key, "state"):
+                state = matches(value, "reserved") ? .reserved : matches(value, "started") ? .started : nil
+            case 5 where matches(key, "since"): since = LedgerCodec.parseSigned(value)
+            case 5 where matches(key, "owner"): owner = ProcessRef(bytes: value).map(Owner.value) ?? .invalid(string())
+            case 5 where matches(key, "grown"): grown = .some(demands.items(value))
             case 6 where matches(key, "domain"): domain = string()
-            case 6 where matches(key, "demand"): demand = string()
+            case 6 where matches(key, "demand"): demand = .some(demands.items(value))
             case 8 where matches(key, "refusals"): refusals = string()
             default: break
             }
         }
 
-        private func matches(_ key: UnsafeBufferPointer<UInt8>, _ name: StaticString) -> Bool {
-            name.withUTF8Buffer { key.elementsEqual($0) }
+        private func matches(_ bytes: UnsafeBufferPointer<UInt8>, _ name: StaticString) -> Bool {
+            name.withUTF8Buffer { sameBytes(bytes, $0) }
+        }
+    }
+
+    /// Byte-for-byte equality, the length first.
+    private static func sameBytes(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard a.count == b.count else { return false }
+        for i in 0..<a.count where a[i] != b[i] { return false }
+        return true
+    }
+
+    /// Demand texts (`2048@0-3:4`) already parsed in this file, with their items.
+    private struct DemandCache {
+        private var seen: [(text: [UInt8], items: [DemandItem]?)] = []
+
+        mutating func items(_ text: UnsafeBufferPointer<UInt8>) -> [DemandItem]? {
+            if text.count == 1 && text[0] == UInt8(ascii: "-") { return [] }
+            if let hit = seen.first(where: { $0.text.withUnsafeBufferPointer { LedgerCodec.sameBytes($0, text) } }) { return hit.items }
+            let items = LedgerCodec.decode(items: text)
+            // A bounded cache: a file of all-different demands parses each one, as before.
+            if seen.count < 64 { seen.append((Array(text), items)) }
+            return items
         }
     }
 
@@ -441,12 +484,14 @@ public enum LedgerCodec {
     /// `Int64(text)`, with plain digits read straight from the bytes.
     static func parseSigned(_ text: String) -> Int64? {
         var text = text
-        return text.withUTF8 { b in
-            if b.count > 0 && b.count <= 18, b.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
-                return b.reduce(0) { $0 * 10 + Int64($1 - 0x30) }  // 18 digits stay below Int64.max
-            }
-            return Int64(String(decoding: b, as: UTF8.self))
+        return text.withUTF8 { parseSigned($0) }
+    }
+
+    static func parseSigned(_ b: UnsafeBufferPointer<UInt8>) -> Int64? {
+        if b.count > 0 && b.count <= 18, b.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
+            return b.reduce(0) { $0 * 10 + Int64($1 - 0x30) }  // 18 digits stay below Int64.max
         }
+        return Int64(String(decoding: b, as: UTF8.self))
     }
 }
 
