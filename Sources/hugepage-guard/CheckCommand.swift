@@ -8,21 +8,10 @@ struct CheckCommand: ParsableCommand {
         abstract: "Show the decision the hook would make for a domain, without reserving anything.",
         discussion: "Exit status: 0 the domain fits (admit), 1 it doesn't (refuse), 2 bad input.")
 
-    @Option(name: .long, help: ArgumentHelp("A domain XML file ('-' for stdin).", valueName: "file"))
-    var xml: String?
-
-    @Option(name: .long, help: ArgumentHelp("A domain defined in libvirt.", valueName: "name"))
-    var domain: String?
-
-    @Option(name: .long, help: ArgumentHelp("libvirt URI for --domain.", valueName: "uri"))
-    var connect: String = "qemu:///system"
+    @OptionGroup var source: DomainSource
 
     @Flag(name: .long, help: "Print one JSON object.")
     var json = false
-
-    func validate() throws {
-        if (xml == nil) == (domain == nil) { throw ValidationError("give exactly one of --xml FILE or --domain NAME") }
-    }
 
     func run() throws {
         do {
@@ -30,26 +19,13 @@ struct CheckCommand: ParsableCommand {
         } catch let error as BadInput where json {
             // `--json` prints the same shape on every path, errors included; the message
             // also goes to stderr, and the exit status stays 2.
-            print(CheckResult(error: error.description, domain: domain).json.rendered())
+            print(CheckResult(error: error.description, domain: source.domain).json.rendered())
             throw error
         }
     }
 
     private func decide() throws {
-        let text: String
-        if let xml {
-            let source: String?
-            do { source = try FileSystem.readText(xml == "-" ? "/dev/stdin" : xml) } catch {
-                throw BadInput(TerminalText.escaped("cannot read \(error)"))
-            }
-            guard let source else { throw BadInput(TerminalText.escaped("\(xml): no such file")) }
-            text = source
-        } else {
-            do { text = try definedDomainXML(name: domain!, uri: connect) } catch let error as BadInput {
-                throw BadInput(TerminalText.escaped(error.description))
-            }
-        }
-
+        let text = try source.read()
         let environment = GuardEnvironment.fromProcess()
         switch Admission(environment: environment).decide(xml: text, operation: "check", reserveFor: nil, reserve: false) {
         case .noHugepages(let spec):

@@ -15,14 +15,7 @@ struct PlanCommand: ParsableCommand {
             are estimates. Exit status: 0, or with --count N: 0 if N more fit, 1 if not; 2 bad input.
             """)
 
-    @Option(name: .long, help: ArgumentHelp("A domain XML file ('-' for stdin).", valueName: "file"))
-    var xml: String?
-
-    @Option(name: .long, help: ArgumentHelp("A domain defined in libvirt.", valueName: "name"))
-    var domain: String?
-
-    @Option(name: .long, help: ArgumentHelp("libvirt URI for --domain.", valueName: "uri"))
-    var connect: String = "qemu:///system"
+    @OptionGroup var source: DomainSource
 
     @Option(name: .long, help: ArgumentHelp("Say whether this many more fit, and what to add if not.", valueName: "N"))
     var count: UInt64?
@@ -30,43 +23,41 @@ struct PlanCommand: ParsableCommand {
     @Flag(name: .long, help: "Print one JSON object.")
     var json = false
 
-    func validate() throws {
-        if (xml == nil) == (domain == nil) { throw ValidationError("give exactly one of --xml FILE or --domain NAME") }
-    }
-
     func run() throws {
-        let text: String
-        if let xml {
-            let source: String?
-            do { source = try FileSystem.readText(xml == "-" ? "/dev/stdin" : xml) } catch { throw BadInput("cannot read \(error)") }
-            guard let source else { throw BadInput("\(xml): no such file") }
-            text = source
-        } else {
-            text = try definedDomainXML(name: domain!, uri: connect)
-        }
+        let text = try source.read()
         let environment = GuardEnvironment.fromProcess()
         let spec: DomainSpec
-        do { spec = try DomainSpec(xml: text) } catch { throw BadInput("cannot read the domain XML: \(error)") }
+        do { spec = try DomainSpec(xml: text) } catch { throw BadInput(TerminalText.escaped("cannot read the domain XML: \(error)")) }
         let config: GuardConfig
-        do { config = try ConfigFile.load(path: environment.configPath) } catch { throw BadInput("hugepage-guard plan: \(error)") }
-        let pool: HugepagePool
-        do { pool = try SysfsPoolReader(environment: environment).read() } catch { throw BadInput("hugepage-guard plan: cannot read the hugepage pool: \(error)") }
+        do { config = try ConfigFile.load(path: environment.configPath) } catch {
+            throw BadInput(TerminalText.escaped("hugepage-guard plan: \(error)"))
+        }
+        let kernelPool: HugepagePool
+        do { kernelPool = try SysfsPoolReader(environment: environment).read() } catch {
+            throw BadInput("hugepage-guard plan: cannot read the hugepage pool: \(error)")
+        }
+        // libvirt's side of the host, read as the hook reads it, so that plan and the hook
+        // count a shape's pages alike.
+        let libvirt = LibvirtHostReader(environment: environment).read(pool: kernelPool, capabilities: .needed(by: spec))
+        let pool = libvirt.restrict(kernelPool)
         let memory: HostMemory
         do { memory = try HostMemoryReader(environment: environment).read() } catch { throw BadInput("hugepage-guard plan: \(error)") }
         var ledger = Ledger()
         do { ledger = try LedgerStore(directory: environment.stateDir(config: config)).read() } catch {
             StandardStream.error("hugepage-guard plan: ignoring the reservation ledger: \(error)\n")
         }
-        let demand = DomainDemand(spec: spec, context: pool.context(basePageKiB: GuardEnvironment.basePageKiB))
+        let demand = DomainDemand(spec: spec, context: libvirt.context(basePageKiB: GuardEnvironment.basePageKiB, pool: kernelPool))
         let input = PlanInput(demand: demand, pool: pool, inFlight: ledger.inFlight(excluding: spec.name), config: config,
                               memory: memory, memfd: spec.memfdSource, growAllowed: spec.growOverride != false)
         let result = Planner.plan(input, count: count)
         if json {
             print(result.json.rendered())
         } else if demand.isZero {
-            print("\(spec.name): uses no hugepages, so the pool doesn't limit how many fit.")
+            print(TerminalText.escaped("\(spec.name): uses no hugepages, so the pool doesn't limit how many fit."))
         } else {
-            print(result.text)
+            // Each line on its own is escaped: the domain's name comes from the XML.
+            print(result.text.split(separator: "\n", omittingEmptySubsequences: false).map { TerminalText.escaped(String($0)) }
+                    .joined(separator: "\n"))
         }
         if result.countFits == false { throw ExitCode(1) }
     }

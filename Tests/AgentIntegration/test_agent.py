@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import hgtest as H
-from conftest import define, hugepage_vm
+from agenthelpers import define, hugepage_vm
 
 
 def test_agent_logsStartAndStop_withPagesAndFreeCount(pool2m, domains, agent, tmp_path):
@@ -153,7 +153,7 @@ def test_agent_onSIGTERM_deregistersClosesAndExitsZero(agent):
 
 def test_agent_sendsReadyToNotifySocket(state_dir):
     import socket
-    from conftest import AgentProcess
+    from agenthelpers import AgentProcess
     sock_path = state_dir / "notify.sock"
     s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     s.bind(str(sock_path))

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import hgtest as H
-from conftest import AgentProcess, define, hugepage_vm
+from agenthelpers import AgentProcess, define, hugepage_vm
 
 RULES = H.REPO / "packaging" / "monitoring" / "hugepage-guard.rules.yml"
 

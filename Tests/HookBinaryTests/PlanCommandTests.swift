@@ -1,0 +1,69 @@
+import Foundation
+import HugepageGuardCore
+import XCTest
+
+/// `hugepage-guard plan`: the same domain options as `check`, and the same reading of
+/// libvirt's side of the host as the hook.
+final class PlanCommandTests: XCTestCase {
+    private func plan(_ h: HookHarness, _ args: [String]) throws -> RunResult {
+        try h.launch("hugepage-guard", ["plan"] + args, stdin: "").finish()
+    }
+
+    private func xmlFile(_ h: HookHarness, _ xml: String) throws -> String {
+        let path = h.dir + "/domain-\(UUID().uuidString).xml"
+        try Data(xml.utf8).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    /// A copy of a fixture host, so that files can be put into it.
+    private func host(_ h: HookHarness, fixture: String) throws {
+        let root = h.dir + "/root"
+        try FileManager.default.copyItem(atPath: HookHarness.fixtureRoot(fixture), toPath: root)
+        h.sysfsRoot = root
+    }
+
+    func testPlanAndCheck_takeTheSameDomainOptions() throws {
+        let h = try HookHarness(self)
+        for command in ["plan", "check"] {
+            for args in [[String](), ["--xml", "a.xml", "--domain", "a"]] {
+                let r = try h.launch("hugepage-guard", [command] + args, stdin: "").finish()
+                XCTAssertEqual(r.status, 2, "\(command) \(args): \(r.stderr)")
+                XCTAssertTrue(r.stderr.contains("give exactly one of --xml FILE or --domain NAME"), "\(command): \(r.stderr)")
+            }
+            let missing = try h.launch("hugepage-guard", [command, "--xml", h.dir + "/nothing.xml"], stdin: "").finish()
+            XCTAssertEqual(missing.status, 2, missing.stderr)
+            XCTAssertTrue(missing.stderr.contains("nothing.xml: no such file"), "\(command): \(missing.stderr)")
+        }
+    }
+
+    func testPlan_countsPagesOfTheSizeLibvirtWillUse_asTheHookDoes() throws {
+        let h = try HookHarness(self)
+        try host(h, fixture: "two-nodes-2m-1g")
+        // libvirt's default for <hugepages/> is now the second mount: 1 GiB pages, not the
+        // kernel's default 2 MiB.
+        try FileManager.default.createDirectory(atPath: h.sysfsRoot + "/etc/libvirt", withIntermediateDirectories: true)
+        try Data("hugetlbfs_mount = [\"/dev/hugepages\", \"/dev/hugepages1G\"]\n".utf8)
+            .write(to: URL(fileURLWithPath: h.sysfsRoot + "/etc/libvirt/qemu.conf"))
+        let xml = try xmlFile(h, hugepageDomain("web", mib: 2048))
+
+        let checked = try h.check(["--xml", xml, "--json"])
+        let checkJSON = (try? JSONSerialization.jsonObject(with: Data(checked.stdout.utf8))) as? [String: Any]
+        let demand = (checkJSON?["demand"] as? [[String: Any]]) ?? []
+        XCTAssertEqual(demand.compactMap { ($0["pageSizeKiB"] as? NSNumber)?.uint64Value }, [1_048_576], checked.stdout)
+
+        let r = try plan(h, ["--xml", xml, "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let o = (try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8))) as? [String: Any]
+        let sizes = Set(((o?["nodes"] as? [[String: Any]]) ?? []).compactMap { ($0["pageSizeKiB"] as? NSNumber)?.uint64Value })
+        XCTAssertEqual(sizes, [1_048_576], r.stdout)
+    }
+
+    func testPlan_escapesTheDomainName() throws {
+        let h = try HookHarness(self)
+        let xml = try xmlFile(h, hugepageDomain("web\u{202E}gpj", mib: 64))
+        let r = try plan(h, ["--xml", xml])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertFalse(r.stdout.unicodeScalars.contains("\u{202E}"), r.stdout)
+        XCTAssertTrue(r.stdout.contains(TerminalText.escaped("web\u{202E}gpj")), r.stdout)
+    }
+}
