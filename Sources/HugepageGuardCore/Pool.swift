@@ -35,6 +35,9 @@ public struct HugepagePool: Equatable, Sendable {
     public var mounts: [HugetlbfsMount]
     /// `Hugepagesize` from /proc/meminfo: the kernel's default hugepage size.
     public var kernelDefaultKiB: UInt64?
+    /// Every line of /proc/mounts, as read with the pool (nil for a pool not read from a
+    /// host): libvirt's side of the host is worked out from the same reading.
+    public var mountTable: [MountEntry]?
 
     public init(sizes: [UInt64: PagePool], mounts: [HugetlbfsMount] = [], kernelDefaultKiB: UInt64? = nil) {
         self.sizes = sizes; self.mounts = mounts; self.kernelDefaultKiB = kernelDefaultKiB
@@ -99,18 +102,21 @@ public enum PoolText {
 
     /// hugetlbfs lines of /proc/mounts. A mount without `pagesize=` uses the kernel default.
     public static func hugetlbfsMounts(procMounts: String, kernelDefaultKiB: UInt64?) -> [HugetlbfsMount] {
+        hugetlbfsMounts(in: MountEntry.parse(procMounts: procMounts), kernelDefaultKiB: kernelDefaultKiB)
+    }
+
+    /// The same from the parsed table.
+    public static func hugetlbfsMounts(in table: [MountEntry], kernelDefaultKiB: UInt64?) -> [HugetlbfsMount] {
         var out: [HugetlbfsMount] = []
-        for line in procMounts.split(separator: "\n") {
-            let f = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard f.count >= 4, f[2] == "hugetlbfs" else { continue }
+        for m in table where m.fsType == "hugetlbfs" {
             var size = kernelDefaultKiB
-            for opt in f[3].split(separator: ",") where opt.hasPrefix("pagesize=") {
+            for opt in m.options where opt.hasPrefix("pagesize=") {
                 let (digits, unit) = opt.dropFirst("pagesize=".count).splitAtFirstNonDigit
                 guard let n = UInt64(digits) else { continue }
                 size = SizeUnit.kibibytes(value: n, unit: unit.isEmpty ? "b" : String(unit))
             }
             guard let size else { continue }
-            out.append(HugetlbfsMount(path: unescapeMountPath(String(f[1])), pageSizeKiB: size))
+            out.append(HugetlbfsMount(path: m.path, pageSizeKiB: size))
         }
         return out
     }

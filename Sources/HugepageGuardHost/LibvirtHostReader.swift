@@ -62,8 +62,9 @@ public struct LibvirtHostReader: Sendable {
 
     public func read(pool: HugepagePool, capabilities scope: CapabilitiesScope = .all) -> Facts {
         var notes: [String] = []
-        let mountsText = (try? Self.readBounded(environment.host("/proc/mounts"))) ?? nil
-        let mounts = MountEntry.parse(procMounts: mountsText ?? "")
+        // The mounts as the pool was read with them; read here only for a pool from elsewhere.
+        let mounts = pool.mountTable
+            ?? MountEntry.parse(procMounts: ((try? Self.readBounded(environment.host("/proc/mounts"))) ?? nil) ?? "")
 
         var conf = QemuConf()
         let confPath = environment.host(Self.qemuConfPath)

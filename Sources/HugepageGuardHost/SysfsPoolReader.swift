@@ -11,7 +11,8 @@ public struct SysfsPoolReader: Sendable {
         let meminfo = try FileSystem.readFile(environment.host("/proc/meminfo"), limit: ReadLimit.kernelFile) ?? ""
         let kernelDefault = PoolText.defaultHugepageSize(meminfo: meminfo)
         let mountsText = try FileSystem.readFile(environment.host("/proc/mounts"), limit: ReadLimit.kernelFile) ?? ""
-        let mounts = PoolText.hugetlbfsMounts(procMounts: mountsText, kernelDefaultKiB: kernelDefault)
+        let mountTable = MountEntry.parse(procMounts: mountsText)
+        let mounts = PoolText.hugetlbfsMounts(in: mountTable, kernelDefaultKiB: kernelDefault)
 
         let globalDir = environment.host("/sys/kernel/mm/hugepages")
         guard let sizeDirs = FileSystem.list(globalDir) else {
@@ -37,7 +38,9 @@ public struct SysfsPoolReader: Sendable {
             }
             sizes[kib] = pool
         }
-        return HugepagePool(sizes: sizes, mounts: mounts, kernelDefaultKiB: kernelDefault)
+        var pool = HugepagePool(sizes: sizes, mounts: mounts, kernelDefaultKiB: kernelDefault)
+        pool.mountTable = mountTable
+        return pool
     }
 }
 

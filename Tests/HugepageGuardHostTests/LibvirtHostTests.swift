@@ -71,6 +71,19 @@ final class LibvirtHostTests: XCTestCase {
         XCTAssertTrue(refused.refusalParagraph.contains("smaller than one 1 GiB page"), refused.refusalParagraph)
     }
 
+    func testLibvirtsMounts_comeFromTheReadingThePoolWasTakenWith() throws {
+        try host("two-nodes-2m-1g")
+        let pool = try SysfsPoolReader(environment: environment).read()
+        XCTAssertEqual(pool.mountTable?.filter { $0.fsType == "hugetlbfs" }.map(\.path), ["/dev/hugepages", "/dev/hugepages1G"])
+        // /proc/mounts is read once per decision: what changes in it afterwards is not seen.
+        try FileManager.default.removeItem(atPath: root + "/proc/mounts")
+        XCTAssertEqual(LibvirtHostReader(environment: environment).read(pool: pool).hugetlbfs.mounts.map(\.path),
+                       ["/dev/hugepages", "/dev/hugepages1G"])
+        var elsewhere = pool
+        elsewhere.mountTable = nil  // a pool not read from this host: libvirt's reader reads the file itself
+        XCTAssertEqual(LibvirtHostReader(environment: environment).read(pool: elsewhere).hugetlbfs.mounts, [])
+    }
+
     func testHugetlbfsMountListEntryNotOnHugetlbfs_isNotUsable_andSaidInTheLog() throws {
         try host("one-node-2m")
         try put("hugetlbfs_mount = [\"/dev/hugepages\", \"/srv/gone\"]\n", at: "/etc/libvirt/qemu.conf")
