@@ -38,6 +38,9 @@ public struct HugepagePool: Equatable, Sendable {
     /// Every line of /proc/mounts, as read with the pool (nil for a pool not read from a
     /// host): libvirt's side of the host is worked out from the same reading.
     public var mountTable: [MountEntry]?
+    /// false when only free pages were read per node (SysfsPoolReader's `.freeOnly`): the
+    /// nodes' nr and surplus are then 0, not the kernel's.
+    public var nodeTotalsRead = true
 
     public init(sizes: [UInt64: PagePool], mounts: [HugetlbfsMount] = [], kernelDefaultKiB: UInt64? = nil) {
         self.sizes = sizes; self.mounts = mounts; self.kernelDefaultKiB = kernelDefaultKiB

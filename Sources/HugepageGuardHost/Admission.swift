@@ -74,8 +74,15 @@ public struct Admission: Sendable {
                 // lock. Read before it, a start could decide on a free count taken before another
                 // start's `started begin` stopped its reservation from counting, and count those
                 // pages twice as free.
-                var outcome = evaluate(spec, config: config, operation: operation,
-                                       inFlight: ledger.inFlight(excluding: identity), notes: notes)
+                let inFlight = ledger.inFlight(excluding: identity)
+                // Free pages per node are all a start that fits needs. One that doesn't is
+                // decided again on every counter: its refusal names each node's nr, and growth
+                // plans from them.
+                var outcome = evaluate(spec, config: config, operation: operation, inFlight: inFlight, notes: notes,
+                                       nodes: .freeOnly)
+                if case let .decided(_, report, _) = outcome, !report.decision.fits {
+                    outcome = evaluate(spec, config: config, operation: operation, inFlight: inFlight, notes: notes)
+                }
                 // Growth happens under the same lock, so parallel starts never grow twice for one
                 // shortfall, and the decision after it reads the grown pool anew.
                 var grown: [GrowStep] = []
@@ -117,9 +124,9 @@ public struct Admission: Sendable {
 
     /// Reads the pool and decides against it.
     private func evaluate(_ spec: DomainSpec, config: GuardConfig, operation: String, inFlight: [DemandItem],
-                          notes: [LogLine]) -> Outcome {
+                          notes: [LogLine], nodes: SysfsPoolReader.NodeCounters = .all) -> Outcome {
         let kernelPool: HugepagePool
-        do { kernelPool = try SysfsPoolReader(environment: environment).read() } catch {
+        do { kernelPool = try SysfsPoolReader(environment: environment).read(nodes: nodes) } catch {
             return .failed(message: "cannot read the hugepage pool: \(error)")
         }
         // libvirt's side of the host: qemu.conf, its capabilities cache, the mounts it knows.

@@ -7,7 +7,17 @@ public struct SysfsPoolReader: Sendable {
     public var environment: GuardEnvironment
     public init(environment: GuardEnvironment) { self.environment = environment }
 
-    public func read() throws(HostError) -> HugepagePool {
+    /// Which per-node counters to read.
+    public enum NodeCounters: Sendable {
+        /// nr, free and surplus of every node.
+        case all
+        /// Only free pages per node, which is all a decision that fits needs: a third of the
+        /// files. The pool says so (`nodeTotalsRead` false) and its nodes' nr and surplus are 0;
+        /// whoever needs them (a refusal's advice, growth) reads the pool again with `.all`.
+        case freeOnly
+    }
+
+    public func read(nodes: NodeCounters = .all) throws(HostError) -> HugepagePool {
         let meminfo = try FileSystem.readFile(environment.host("/proc/meminfo"), limit: ReadLimit.kernelFile) ?? ""
         let kernelDefault = PoolText.defaultHugepageSize(meminfo: meminfo)
         let mountsText = try FileSystem.readFile(environment.host("/proc/mounts"), limit: ReadLimit.kernelFile) ?? ""
@@ -20,6 +30,10 @@ public struct SysfsPoolReader: Sendable {
         }
         let nodeRoot = environment.host("/sys/devices/system/node")
         let nodeNames = (FileSystem.list(nodeRoot) ?? []).filter { $0.hasPrefix("node") }
+        // With .freeOnly, nodes are read below the node root, held open (-1: read each node's
+        // directory on its own instead).
+        let nodeRootFD = nodes == .freeOnly ? open(nodeRoot, O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC) : -1
+        defer { if nodeRootFD >= 0 { close(nodeRootFD) } }
         var sizes: [UInt64: PagePool] = [:]
         for dir in sizeDirs {
             guard let kib = PoolText.pageSize(directoryName: dir) else { continue }
@@ -30,8 +44,15 @@ public struct SysfsPoolReader: Sendable {
                                 resv: try global.counter("resv_hugepages"),
                                 surplus: try global.counter("surplus_hugepages"))
             for name in nodeNames {
-                guard let node = Int(name.dropFirst(4)),
-                      let counters = CounterDirectory(nodeRoot + "/" + name + "/hugepages/" + dir) else { continue }
+                guard let node = Int(name.dropFirst(4)) else { continue }
+                if nodeRootFD >= 0 {
+                    // One open per node: the counter by its path below the node root.
+                    guard let free = try CounterDirectory.counter(in: nodeRootFD, path: nodeRoot, below: name + "/hugepages/" + dir,
+                                                                  "free_hugepages") else { continue }
+                    pool.nodes[node] = NodeCounts(nr: 0, free: free, surplus: 0)
+                    continue
+                }
+                guard let counters = CounterDirectory(nodeRoot + "/" + name + "/hugepages/" + dir) else { continue }
                 pool.nodes[node] = NodeCounts(nr: try counters.counter("nr_hugepages"),
                                               free: try counters.counter("free_hugepages"),
                                               surplus: try counters.counter("surplus_hugepages"))
@@ -40,6 +61,7 @@ public struct SysfsPoolReader: Sendable {
         }
         var pool = HugepagePool(sizes: sizes, mounts: mounts, kernelDefaultKiB: kernelDefault)
         pool.mountTable = mountTable
+        pool.nodeTotalsRead = nodes == .all
         return pool
     }
 }
@@ -66,6 +88,25 @@ struct CounterDirectory: ~Copyable {
     func counter(_ name: StaticString) throws(HostError) -> UInt64 {
         let file = openat(fd, UnsafeRawPointer(name.utf8Start).assumingMemoryBound(to: CChar.self),
                           O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
+        return try Self.value(of: file, path: path + "/" + name.description)
+    }
+
+    /// The counter `name` in the directory `subdirectory` below the directory open as `fd`
+    /// (at `path`); nil when that
+    /// directory doesn't exist (a node without this page size), as a missing directory is
+    /// skipped when it is opened on its own.
+    static func counter(in fd: Int32, path: String, below subdirectory: String, _ name: StaticString) throws(HostError) -> UInt64? {
+        let relative = subdirectory + "/" + name.description
+        let file = openat(fd, relative, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
+        if file < 0 && (errno == ENOENT || errno == ENOTDIR) {
+            var st = stat()
+            if fstatat(fd, subdirectory, &st, 0) != 0 || FileKind(st.st_mode) != .directory { return nil }
+        }
+        return try value(of: file, path: path + "/" + relative)
+    }
+
+    /// The number in an opened counter file (`file` < 0: the open failed), closing it.
+    private static func value(of file: Int32, path: String) throws(HostError) -> UInt64 {
         if file >= 0 {
             // A count is at most 20 digits and a newline; a full buffer means something else.
             let value = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { buffer -> UInt64? in
@@ -76,7 +117,7 @@ struct CounterDirectory: ~Copyable {
             close(file)
             if let value { return value }
         }
-        return try Self.carefulCounter(path + "/" + name.description)
+        return try Self.carefulCounter(path)
     }
 
     private static func carefulCounter(_ path: String) throws(HostError) -> UInt64 {

@@ -126,3 +126,21 @@ final class HookDecisionTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("No hugetlbfs is mounted for 2 MiB pages"), r.stderr)
     }
 }
+
+/// A start that fits is decided on free pages per node alone; one that doesn't is decided
+/// again on every counter, so its advice names the node's real total.
+final class HookNodeAdviceTests: XCTestCase {
+    func testRefusalOnOneNode_advisesTheNodesTotalPlusTheShortfall() throws {
+        let h = try HookHarness(self, fixture: "two-nodes-2m-1g")
+        // 64 pages on node 1, which has 40 free of 64, less the pool's 4 reserved pages (they
+        // may be faulted from it): 28 short, so the node needs 92 in all.
+        let r = try h.hook("bound", "prepare", "begin",
+                           stdin: hugepageDomain("bound", mib: 128, numatune: "<memory mode='strict' nodeset='1'/>"))
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("'echo 92 > /sys/devices/system/node/node1/hugepages/hugepages-2048kB/nr_hugepages'"), r.stderr)
+
+        let fits = try h.hook("small", "prepare", "begin",
+                              stdin: hugepageDomain("small", mib: 64, numatune: "<memory mode='strict' nodeset='1'/>"))
+        XCTAssertEqual(fits.status, 0, fits.stderr)
+    }
+}

@@ -19,6 +19,38 @@ final class SysfsPoolReaderTests: XCTestCase {
         XCTAssertEqual(pool.libvirtDefaultKiB, 2048)
     }
 
+    func testFreeOnly_readsEveryNodesFreePages_andSaysItSkippedTheTotals() throws {
+        let root = fixtureRoot("eight-nodes-2m-1g")
+        let environment = GuardEnvironment(sysfsRoot: root)
+        let all = try SysfsPoolReader(environment: environment).read()
+        let light = try SysfsPoolReader(environment: environment).read(nodes: .freeOnly)
+        XCTAssertTrue(all.nodeTotalsRead)
+        XCTAssertFalse(light.nodeTotalsRead)
+        XCTAssertEqual(light.sizes.keys.sorted(), all.sizes.keys.sorted())
+        for (size, pool) in all.sizes {
+            let l = try XCTUnwrap(light.sizes[size])
+            XCTAssertEqual([l.nr, l.free, l.resv, l.surplus], [pool.nr, pool.free, pool.resv, pool.surplus], "global counters of \(size)")
+            XCTAssertEqual(l.nodes.mapValues(\.free), pool.nodes.mapValues(\.free), "free pages per node of \(size)")
+            XCTAssertTrue(l.nodes.values.allSatisfy { $0.nr == 0 && $0.surplus == 0 })
+        }
+    }
+
+    func testFreeOnly_skipsANodeWithoutTheSize_butAMissingCounterIsAnError() throws {
+        let root = try copyOfFixture("two-nodes-2m-1g", in: try temporaryDirectory(self))
+        let node1 = root + "/sys/devices/system/node/node1/hugepages/hugepages-1048576kB"
+        try FileManager.default.removeItem(atPath: node1)
+        let environment = GuardEnvironment(sysfsRoot: root)
+        XCTAssertEqual(try SysfsPoolReader(environment: environment).read(nodes: .freeOnly).sizes[1_048_576]?.nodes.keys.sorted(), [0])
+        XCTAssertEqual(try SysfsPoolReader(environment: environment).read().sizes[1_048_576]?.nodes.keys.sorted(), [0])
+        let free0 = root + "/sys/devices/system/node/node0/hugepages/hugepages-2048kB/free_hugepages"
+        try FileManager.default.removeItem(atPath: free0)
+        for nodes in [SysfsPoolReader.NodeCounters.all, .freeOnly] {
+            XCTAssertThrowsError(try SysfsPoolReader(environment: environment).read(nodes: nodes)) {
+                XCTAssertEqual("\($0)", "\(free0): missing")
+            }
+        }
+    }
+
     func testTwoNodes2M1G_readsBothSizesPerNodeWithResv() {
         guard let pool = read(fixtureRoot("two-nodes-2m-1g")) else { return }
         XCTAssertEqual(pool.sizes.keys.sorted(), [2048, 1_048_576])
