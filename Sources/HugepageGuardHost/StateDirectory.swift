@@ -18,12 +18,14 @@ public enum StateDirectory {
     /// `create` is true; nil if it is missing and `create` is false. A symbolic link, a
     /// directory owned by another user, or one writable by group or others is refused.
     public static func open(_ path: String, create: Bool) throws(LedgerStoreError) -> DirectoryHandle? {
-        if create {
-            do { try FileSystem.makeDirectories(path, mode: 0o700) } catch { throw .io(error) }
-        }
         let dir: DirectoryHandle
         do { dir = try DirectoryHandle(path: path) } catch {
-            if error.code == ENOENT && !create { return nil }
+            if error.code == ENOENT {
+                // Created only when missing: an existing directory costs no mkdir calls.
+                guard create else { return nil }
+                do { try FileSystem.makeDirectories(path, mode: 0o700) } catch { throw .io(error) }
+                return try open(path, create: false)
+            }
             if error.code == 0 { throw .unsafeDirectory(Unsafe(path: path, reason: error.reason)) }
             throw .io(error)
         }
