@@ -27,7 +27,9 @@ public struct Admission: Sendable {
     /// an admitted start's reservation is recorded for `owner` (the libvirtd running the
     /// hook); without it nothing is written. `hookName` is the name libvirt ran the hook
     /// for (argv[1]); the XML must name the same domain, byte for byte.
-    public func decide(xml: String, operation: String, reserveFor owner: ProcessRef?, reserve: Bool,
+    /// `owner` is evaluated only when a reservation is recorded: a domain without hugepages
+    /// never walks the process table.
+    public func decide(xml: String, operation: String, reserveFor owner: @autoclosure () -> ProcessRef?, reserve: Bool,
                        hookName: String? = nil) -> Outcome {
         let spec: DomainSpec
         do { spec = try DomainSpec(xml: xml) } catch {
@@ -60,6 +62,8 @@ public struct Admission: Sendable {
                                 .preview(report: report, config: config), notes: notes)
         }
 
+        // Looked up before the lock is taken, so that it is held no longer than it was.
+        let owner = owner()
         do {
             return try store.withLock { ledger, load in
                 if case let .corrupt(aside, error) = load {

@@ -66,10 +66,11 @@ func runHook() -> Never {
         } else {
             do {
                 let xml = try readStandardInput()
-                // With no libvirt daemon above us (a test, a manual run) only the timeout expires it.
-                let owner = ProcessTable.libvirtDaemonAncestor()
-                outcome = Admission(environment: environment).decide(xml: xml, operation: operation, reserveFor: owner,
-                                                                     reserve: true, hookName: domain)
+                // The libvirt daemon above us owns the reservation, looked up only when one is
+                // recorded. With none (a test, a manual run) only the timeout expires it.
+                outcome = Admission(environment: environment).decide(
+                    xml: xml, operation: operation, reserveFor: ProcessTable.libvirtDaemonAncestor(), reserve: true,
+                    hookName: domain)
             } catch {
                 outcome = .failed(message: "cannot read \(error)")
             }
