@@ -4,19 +4,13 @@ import XCTest
 
 /// `hugepage-guard check --xml FILE [--json]`: exit 0 admit, 1 refuse, 2 bad input.
 final class CheckCommandTests: XCTestCase {
-    private func xmlFile(_ h: HookHarness, _ xml: String) throws -> String {
-        let path = h.dir + "/domain-\(UUID().uuidString).xml"
-        try Data(xml.utf8).write(to: URL(fileURLWithPath: path))
-        return path
-    }
-
     private func json(_ text: String) -> [String: Any]? {
         (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]
     }
 
     func testCheck_admit_exitsZeroWithTheDocumentedKeys_andReservesNothing() throws {
         let h = try HookHarness(self)
-        let r = try h.check(["--xml", try xmlFile(h, hugepageDomain("vm1", mib: 96)), "--json"])
+        let r = try h.check(["--xml", try h.domainFile(hugepageDomain("vm1", mib: 96)), "--json"])
         XCTAssertEqual(r.status, 0, r.stderr)
         guard let o = json(r.stdout) else { return XCTFail("not JSON: \(r.stdout)") }
         XCTAssertEqual(o["domain"] as? String, "vm1")
@@ -33,7 +27,7 @@ final class CheckCommandTests: XCTestCase {
     func testCheck_refuse_exitsOneWithReasons() throws {
         let h = try HookHarness(self, fixture: "two-nodes-2m-1g")
         let xml = hugepageDomain("pinned", mib: 96, numatune: "<memory mode='strict' nodeset='1'/>")
-        let r = try h.check(["--xml", try xmlFile(h, xml), "--json"])
+        let r = try h.check(["--xml", try h.domainFile(xml), "--json"])
         XCTAssertEqual(r.status, 1, r.stderr)
         guard let o = json(r.stdout) else { return XCTFail("not JSON: \(r.stdout)") }
         XCTAssertEqual(o["decision"] as? String, "refuse")
@@ -44,7 +38,7 @@ final class CheckCommandTests: XCTestCase {
 
     func testCheck_seesReservationsOfStartsInFlight() throws {
         let h = try HookHarness(self)
-        let file = try xmlFile(h, hugepageDomain("vm2", mib: 96))
+        let file = try h.domainFile(hugepageDomain("vm2", mib: 96))
         XCTAssertEqual(try h.check(["--xml", file, "--json"]).status, 0)
         XCTAssertEqual(try h.hook("vm1", "prepare", "begin", stdin: hugepageDomain("vm1", mib: 64)).status, 0)
         XCTAssertEqual(try h.check(["--xml", file, "--json"]).status, 1, "48 + 32 in flight > 64")
@@ -52,7 +46,7 @@ final class CheckCommandTests: XCTestCase {
 
     func testCheck_noHugepages_admits() throws {
         let h = try HookHarness(self)
-        let r = try h.check(["--xml", try xmlFile(h, plainDomain), "--json"])
+        let r = try h.check(["--xml", try h.domainFile(plainDomain), "--json"])
         XCTAssertEqual(r.status, 0)
         XCTAssertEqual(json(r.stdout)?["decision"] as? String, "admit")
         XCTAssertEqual((json(r.stdout)?["demand"] as? [Any])?.count, 0)
@@ -60,7 +54,7 @@ final class CheckCommandTests: XCTestCase {
 
     func testCheck_badInput_exitsTwo() throws {
         let h = try HookHarness(self)
-        let bad = try h.check(["--xml", try xmlFile(h, "<domain><name>x"), "--json"])
+        let bad = try h.check(["--xml", try h.domainFile("<domain><name>x"), "--json"])
         XCTAssertEqual(bad.status, 2)
         XCTAssertTrue(bad.stderr.contains("domain XML"), bad.stderr)
         let missing = try h.check(["--xml", h.dir + "/absent.xml"])
@@ -93,7 +87,7 @@ final class CheckCommandTests: XCTestCase {
         ]
         for p in paths {
             try h.writeConfig(p.config)
-            let r = try h.check(["--xml", try xmlFile(h, p.xml), "--json"])
+            let r = try h.check(["--xml", try h.domainFile(p.xml), "--json"])
             XCTAssertEqual(r.status, p.status, "\(p.name): \(r.stderr)")
             XCTAssertEqual(keys(r.stdout), Self.keys, "\(p.name): \(r.stdout)")
             let o = json(r.stdout)
@@ -105,7 +99,7 @@ final class CheckCommandTests: XCTestCase {
     func testCheckJSON_configBrokenForADomainWithoutHugepages_admitsWithPolicyNull() throws {
         let h = try HookHarness(self)
         try h.writeConfig("policy = sometimes\n")
-        let r = try h.check(["--xml", try xmlFile(h, plainDomain), "--json"])
+        let r = try h.check(["--xml", try h.domainFile(plainDomain), "--json"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(keys(r.stdout), Self.keys, r.stdout)
         XCTAssertTrue(json(r.stdout)?["policy"] is NSNull, r.stdout)
@@ -116,7 +110,7 @@ final class CheckCommandTests: XCTestCase {
         let h = try HookHarness(self)
         XCTAssertEqual(try h.hook("vm1", "prepare", "begin", stdin: hugepageDomain("vm1", mib: 16)).status, 0)
         try h.writeConfig("reserve.2M = 18446744073709551615\nreserve.2M.node0 = 9223372036854775808\n")
-        let r = try h.check(["--xml", try xmlFile(h, hugepageDomain("vm2", mib: 16)), "--json"])
+        let r = try h.check(["--xml", try h.domainFile(hugepageDomain("vm2", mib: 16)), "--json"])
         XCTAssertEqual(r.status, 1, r.stderr)
         let reason = (json(r.stdout)?["reasons"] as? [[String: Any]])?.first
         XCTAssertEqual((reason?["hostReserve"] as? NSNumber)?.uint64Value, UInt64.max, r.stdout)
@@ -127,7 +121,7 @@ final class CheckCommandTests: XCTestCase {
         let h = try HookHarness(self)
         // ESC can't be in XML 1.0; it comes only from argv (DecisionReport.failureParagraph).
         let name = "big&#10;error: all good&#13;&#x85;&#x202e;&#x2028;"
-        let r = try h.check(["--xml", try xmlFile(h, hugepageDomain(name, mib: 256))])
+        let r = try h.check(["--xml", try h.domainFile(hugepageDomain(name, mib: 256))])
         XCTAssertEqual(r.status, 1, r.stderr)
         XCTAssertTrue(r.stdout.contains("big\\nerror: all good\\r\\u0085\\u202E\\u2028"), r.stdout)
         XCTAssertFalse(r.stdout.unicodeScalars.contains { ["\r", "\u{85}", "\u{202e}", "\u{2028}"].contains($0) }, r.stdout)
@@ -136,7 +130,7 @@ final class CheckCommandTests: XCTestCase {
 
     func testCheck_humanOutput_showsTheRefusalParagraph() throws {
         let h = try HookHarness(self)
-        let r = try h.check(["--xml", try xmlFile(h, hugepageDomain("big", mib: 256))])
+        let r = try h.check(["--xml", try h.domainFile(hugepageDomain("big", mib: 256))])
         XCTAssertEqual(r.status, 1)
         XCTAssertTrue(r.stdout.contains("would refuse to start domain 'big'"), r.stdout)
     }

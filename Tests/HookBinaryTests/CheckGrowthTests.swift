@@ -16,12 +16,6 @@ final class CheckGrowthTests: XCTestCase {
         return h
     }
 
-    private func xmlFile(_ h: HookHarness, _ xml: String) throws -> String {
-        let path = h.dir + "/domain-\(UUID().uuidString).xml"
-        try Data(xml.utf8).write(to: URL(fileURLWithPath: path))
-        return path
-    }
-
     private func nr(_ h: HookHarness) -> String {
         String(decoding: FileManager.default.contents(atPath: h.sysfsRoot + "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages") ?? Data(),
                as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -29,7 +23,7 @@ final class CheckGrowthTests: XCTestCase {
 
     func testGrowthOn_checkSaysTheHookWouldGrowByTheShortfall_andWritesNothing() throws {
         let h = try harness(config: "pool.grow = on\n")
-        let xml = try xmlFile(h, hugepageDomain("big", mib: 256))   // 128 pages; the pool has 64 free
+        let xml = try h.domainFile(hugepageDomain("big", mib: 256))   // 128 pages; the pool has 64 free
         let r = try h.check(["--xml", xml, "--json"])
         XCTAssertEqual(r.status, 1, "as the pool stands it is a refusal: \(r.stderr)")
         let o = (try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8))) as? [String: Any]
@@ -49,7 +43,7 @@ final class CheckGrowthTests: XCTestCase {
 
     func testGrowthOnButCapped_checkNamesTheCap() throws {
         let h = try harness(config: "pool.grow = on\npool.grow.max.2M = 100\n")
-        let r = try h.check(["--xml", try xmlFile(h, hugepageDomain("big", mib: 256)), "--json"])
+        let r = try h.check(["--xml", try h.domainFile(hugepageDomain("big", mib: 256)), "--json"])
         XCTAssertEqual(r.status, 1, r.stderr)
         let o = (try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8))) as? [String: Any]
         let growth = o?["growth"] as? [String: Any]
@@ -61,11 +55,11 @@ final class CheckGrowthTests: XCTestCase {
 
     func testGrowthOff_orOffForTheDomain_growthIsNull() throws {
         let off = try harness(config: "")
-        let r = try off.check(["--xml", try xmlFile(off, hugepageDomain("big", mib: 256)), "--json"])
+        let r = try off.check(["--xml", try off.domainFile(hugepageDomain("big", mib: 256)), "--json"])
         XCTAssertTrue(r.stdout.contains("\"growth\":null"), r.stdout)
         let on = try harness(config: "pool.grow = on\n")
         let xml = hugepageDomain("big", mib: 256, metadata: "<hg:guard xmlns:hg='http://hugepage-guard.org/xmlns/domain/1' grow='off'/>")
-        let r2 = try on.check(["--xml", try xmlFile(on, xml), "--json"])
+        let r2 = try on.check(["--xml", try on.domainFile(xml), "--json"])
         XCTAssertTrue(r2.stdout.contains("\"growth\":null"), r2.stdout)
     }
 }

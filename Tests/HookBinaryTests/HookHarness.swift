@@ -99,6 +99,13 @@ final class HookHarness {
 
     func writeConfig(_ text: String) throws { try Data(text.utf8).write(to: URL(fileURLWithPath: configPath)) }
 
+    /// `xml` in a new file of the test's directory, for `check --xml` and `plan --xml`.
+    func domainFile(_ xml: String) throws -> String {
+        let path = dir + "/domain-\(UUID().uuidString).xml"
+        try Data(xml.utf8).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
     /// The ledger file as the hook left it; nil if there is none.
     func ledger(file: StaticString = #filePath, line: UInt = #line) -> Ledger? {
         guard let data = FileManager.default.contents(atPath: ledgerPath) else { return nil }

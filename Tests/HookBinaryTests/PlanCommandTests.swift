@@ -9,12 +9,6 @@ final class PlanCommandTests: XCTestCase {
         try h.launch("hugepage-guard", ["plan"] + args, stdin: "").finish()
     }
 
-    private func xmlFile(_ h: HookHarness, _ xml: String) throws -> String {
-        let path = h.dir + "/domain-\(UUID().uuidString).xml"
-        try Data(xml.utf8).write(to: URL(fileURLWithPath: path))
-        return path
-    }
-
     /// A copy of a fixture host, so that files can be put into it, with the memory figures
     /// plan's growth estimate reads.
     private func host(_ h: HookHarness, fixture: String = "one-node-2m") throws {
@@ -48,7 +42,7 @@ final class PlanCommandTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: h.sysfsRoot + "/etc/libvirt", withIntermediateDirectories: true)
         try Data("hugetlbfs_mount = [\"/dev/hugepages\", \"/dev/hugepages1G\"]\n".utf8)
             .write(to: URL(fileURLWithPath: h.sysfsRoot + "/etc/libvirt/qemu.conf"))
-        let xml = try xmlFile(h, hugepageDomain("web", mib: 2048))
+        let xml = try h.domainFile(hugepageDomain("web", mib: 2048))
 
         let checked = try h.check(["--xml", xml, "--json"])
         let checkJSON = (try? JSONSerialization.jsonObject(with: Data(checked.stdout.utf8))) as? [String: Any]
@@ -66,7 +60,7 @@ final class PlanCommandTests: XCTestCase {
     func testPlan_escapesTheDomainName() throws {
         let h = try HookHarness(self)
         try host(h)
-        let xml = try xmlFile(h, hugepageDomain("web\u{202E}gpj", mib: 64))
+        let xml = try h.domainFile(hugepageDomain("web\u{202E}gpj", mib: 64))
         let r = try plan(h, ["--xml", xml])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertFalse(r.stdout.unicodeScalars.contains("\u{202E}"), r.stdout)
