@@ -92,9 +92,8 @@ struct CounterDirectory: ~Copyable {
     }
 
     /// The counter `name` in the directory `subdirectory` below the directory open as `fd`
-    /// (at `path`); nil when that
-    /// directory doesn't exist (a node without this page size), as a missing directory is
-    /// skipped when it is opened on its own.
+    /// (at `path`); nil when that directory doesn't exist (a node without this page size), as
+    /// a missing directory is skipped when it is opened on its own.
     static func counter(in fd: Int32, path: String, below subdirectory: String, _ name: StaticString) throws(HostError) -> UInt64? {
         let relative = subdirectory + "/" + name.description
         let file = openat(fd, relative, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
@@ -106,7 +105,7 @@ struct CounterDirectory: ~Copyable {
     }
 
     /// The number in an opened counter file (`file` < 0: the open failed), closing it.
-    private static func value(of file: Int32, path: String) throws(HostError) -> UInt64 {
+    private static func value(of file: Int32, path: @autoclosure () -> String) throws(HostError) -> UInt64 {
         if file >= 0 {
             // A count is at most 20 digits and a newline; a full buffer means something else.
             let value = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { buffer -> UInt64? in
@@ -117,7 +116,7 @@ struct CounterDirectory: ~Copyable {
             close(file)
             if let value { return value }
         }
-        return try Self.carefulCounter(path)
+        return try Self.carefulCounter(path())
     }
 
     private static func carefulCounter(_ path: String) throws(HostError) -> UInt64 {
