@@ -7,18 +7,11 @@ import XCTest
 final class CheckGrowthTests: XCTestCase {
     private func harness(config: String) throws -> HookHarness {
         let h = try HookHarness(self)
-        let root = h.dir + "/root"
-        try FileManager.default.copyItem(atPath: h.sysfsRoot, toPath: root)
-        h.sysfsRoot = root
+        try h.copyHost()
         try Data("MemTotal:       16315416 kB\nMemFree:         9123456 kB\nMemAvailable:    9000000 kB\n".utf8)
-            .write(to: URL(fileURLWithPath: root + "/proc/meminfo"))
+            .write(to: URL(fileURLWithPath: h.sysfsRoot + "/proc/meminfo"))
         try h.writeConfig(config)
         return h
-    }
-
-    private func nr(_ h: HookHarness) -> String {
-        String(decoding: FileManager.default.contents(atPath: h.sysfsRoot + "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages") ?? Data(),
-               as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     func testGrowthOn_checkSaysTheHookWouldGrowByTheShortfall_andWritesNothing() throws {
@@ -33,7 +26,7 @@ final class CheckGrowthTests: XCTestCase {
         XCTAssertEqual((pages?["pages"] as? NSNumber)?.uint64Value, 64, r.stdout)
         XCTAssertEqual((pages?["pageSizeKiB"] as? NSNumber)?.uint64Value, 2048, r.stdout)
         XCTAssertTrue((o?["message"] as? String)?.contains("pool.grow is on, so the hook would first grow the pool by 64 pages of 2 MiB") ?? false, r.stdout)
-        XCTAssertEqual(nr(h), "64", "check grows nothing")
+        XCTAssertEqual(h.nr2M, "64", "check grows nothing")
         XCTAssertNil(h.ledger()?.entries.first, "check reserves nothing")
 
         let human = try h.check(["--xml", xml])
@@ -50,7 +43,7 @@ final class CheckGrowthTests: XCTestCase {
         XCTAssertEqual(growth?["result"] as? String, "cap", r.stdout)
         XCTAssertEqual(growth?["limit"] as? String, "cap", r.stdout)
         XCTAssertTrue((o?["message"] as? String)?.contains("pool.grow.max.2M = 100") ?? false, r.stdout)
-        XCTAssertEqual(nr(h), "64")
+        XCTAssertEqual(h.nr2M, "64")
     }
 
     func testGrowthOff_orOffForTheDomain_growthIsNull() throws {

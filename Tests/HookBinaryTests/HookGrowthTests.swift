@@ -7,9 +7,7 @@ final class HookGrowthTests: XCTestCase {
     /// A writable copy of the one-node fixture, and a ledger in which `vm1` ran with 20 grown pages.
     private func harness(config: String) throws -> HookHarness {
         let h = try HookHarness(self)
-        let root = h.dir + "/root"
-        try FileManager.default.copyItem(atPath: h.sysfsRoot, toPath: root)
-        h.sysfsRoot = root
+        try h.copyHost()
         try h.writeConfig(config)
         var e = LedgerEntry(domain: "vm1", uuid: nil, state: .started, operation: "prepare", since: 1, owner: nil,
                             items: [DemandItem(pageSizeKiB: 2048, hostNodes: nil, pages: 32)])
@@ -19,17 +17,12 @@ final class HookGrowthTests: XCTestCase {
         return h
     }
 
-    private func nr(_ h: HookHarness) -> String {
-        String(decoding: FileManager.default.contents(atPath: h.sysfsRoot + "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages") ?? Data(),
-               as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
     func testReleaseEnd_withShrinkOn_writesTheCountDownByWhatWasGrown() throws {
         let h = try harness(config: "pool.grow = on\n")
         let r = try h.hook("vm1", "release", "end", stdin: hugepageDomain("vm1", mib: 64))
         XCTAssertEqual(r.status, 0)
         XCTAssertEqual(r.stdout + r.stderr, "")
-        XCTAssertEqual(nr(h), "44", "64 - 20, relative to the count found")
+        XCTAssertEqual(h.nr2M, "44", "64 - 20, relative to the count found")
         XCTAssertEqual(h.logLines.filter { $0["event"] == "pool_shrunk" }.map { $0["pages"] }, ["2048@any:20"])
         XCTAssertEqual(h.ledger()?.entries, [])
     }
@@ -37,7 +30,7 @@ final class HookGrowthTests: XCTestCase {
     func testReleaseEnd_withShrinkOff_keepsThePages() throws {
         let h = try harness(config: "pool.grow = on\npool.shrink = off\n")
         XCTAssertEqual(try h.hook("vm1", "release", "end", stdin: hugepageDomain("vm1", mib: 64)).status, 0)
-        XCTAssertEqual(nr(h), "64")
+        XCTAssertEqual(h.nr2M, "64")
         XCTAssertEqual(h.logLines.filter { $0["event"] == "pool_grown_kept" }.count, 1)
         XCTAssertEqual(h.ledger()?.entries, [])
     }

@@ -99,6 +99,19 @@ final class HookHarness {
 
     func writeConfig(_ text: String) throws { try Data(text.utf8).write(to: URL(fileURLWithPath: configPath)) }
 
+    /// From now on a copy of the fixture host, so that the test can change its files.
+    func copyHost() throws {
+        let root = dir + "/root"
+        try FileManager.default.copyItem(atPath: sysfsRoot, toPath: root)
+        sysfsRoot = root
+    }
+
+    /// The 2 MiB pool's `nr_hugepages` as the host's file says now.
+    var nr2M: String {
+        String(decoding: FileManager.default.contents(atPath: sysfsRoot + "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages") ?? Data(),
+               as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     /// `xml` in a new file of the test's directory, for `check --xml` and `plan --xml`.
     func domainFile(_ xml: String) throws -> String {
         let path = dir + "/domain-\(UUID().uuidString).xml"

@@ -12,10 +12,9 @@ final class PlanCommandTests: XCTestCase {
     /// A copy of a fixture host, so that files can be put into it, with the memory figures
     /// plan's growth estimate reads.
     private func host(_ h: HookHarness, fixture: String = "one-node-2m") throws {
-        let root = h.dir + "/root"
-        try FileManager.default.copyItem(atPath: HookHarness.fixtureRoot(fixture), toPath: root)
-        h.sysfsRoot = root
-        let meminfo = root + "/proc/meminfo"
+        h.sysfsRoot = HookHarness.fixtureRoot(fixture)
+        try h.copyHost()
+        let meminfo = h.sysfsRoot + "/proc/meminfo"
         let text = String(decoding: FileManager.default.contents(atPath: meminfo) ?? Data(), as: UTF8.self)
         try Data((text + "MemTotal:       16315416 kB\nMemAvailable:    9000000 kB\n").utf8).write(to: URL(fileURLWithPath: meminfo))
     }
