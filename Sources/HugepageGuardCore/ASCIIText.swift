@@ -1,0 +1,32 @@
+/// Text from the kernel, libvirt and the config read as ASCII bytes and scalars, never as
+/// Characters: what libvirt's C does, and no grapheme or Unicode case tables on the hook's path.
+extension StringProtocol {
+    /// Foundation-free trim of the given ASCII characters from both ends, scalar by scalar,
+    /// as libvirt skips blanks byte by byte (no grapheme clusters: a blank before a combining
+    /// mark is trimmed too).
+    func trimmingCharacters(in set: StaticString) -> String {
+        let scalars = Substring(self).unicodeScalars
+        func trimmed(_ s: Unicode.Scalar) -> Bool {
+            s.isASCII && set.withUTF8Buffer { $0.contains(UInt8(s.value)) }
+        }
+        var start = scalars.startIndex, end = scalars.endIndex
+        while start < end, trimmed(scalars[start]) { start = scalars.index(after: start) }
+        while end > start, trimmed(scalars[scalars.index(before: end)]) { end = scalars.index(before: end) }
+        return String(scalars[start..<end])
+    }
+
+    /// Whether the text is one or more ASCII digits and nothing else.
+    var isASCIIDigits: Bool { !isEmpty && utf8.allSatisfy { $0 &- UInt8(ascii: "0") < 10 } }
+
+    /// The ASCII digits at the start, and what follows them.
+    var splitAtFirstNonDigit: (digits: SubSequence, rest: SubSequence) {
+        let end = utf8.firstIndex { $0 &- UInt8(ascii: "0") >= 10 } ?? endIndex
+        return (self[..<end], self[end...])
+    }
+
+    /// ASCII letters in lower case, everything else as it is: how libvirt compares units
+    /// and how the config's sizes are spelled (STRCASEEQ is ASCII-only).
+    func asciiLowercased() -> String {
+        String(decoding: utf8.map { $0 &- UInt8(ascii: "A") < 26 ? $0 + 32 : $0 }, as: UTF8.self)
+    }
+}
