@@ -198,14 +198,24 @@ public struct Ledger: Equatable, Sendable {
     /// Removes reservations whose start died halfway: their libvirtd is gone, or they are
     /// older than `timeout` seconds. Entries of running domains (`started`) are the agent's
     /// to reconcile. Returns what was removed.
+    ///
+    /// `isAlive` is asked once per owner: every start a libvirtd has in flight names it, and
+    /// asking reads a /proc file.
     public mutating func expire(now: Int64, timeout: Int64, isAlive: (ProcessRef) -> Bool) -> [LedgerEntry] {
+        var answers: [(owner: ProcessRef, alive: Bool)] = []
+        func ownerIsAlive(_ owner: ProcessRef) -> Bool {
+            if let known = answers.first(where: { $0.owner == owner }) { return known.alive }
+            let alive = isAlive(owner)
+            answers.append((owner, alive))
+            return alive
+        }
         // Found first without mutating, so that a ledger with nothing to expire stays untouched.
         let dead = entries.indices.filter { i in
             let e = entries[i]
             guard e.state == .reserved else { return false }
             // An entry without a real age (written after `now`, or impossibly long ago) is
             // not from this boot: it can't be a start still in progress.
-            return (e.owner.map { !isAlive($0) } ?? false) || (e.age(now: now).map { $0 > timeout } ?? true)
+            return (e.owner.map { !ownerIsAlive($0) } ?? false) || (e.age(now: now).map { $0 > timeout } ?? true)
         }
         guard !dead.isEmpty else { return [] }
         let removed = dead.map { entries[$0] }

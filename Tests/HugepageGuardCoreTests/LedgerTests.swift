@@ -70,6 +70,17 @@ final class LedgerTests: XCTestCase {
         XCTAssertEqual(l.entries.map(\.domain), ["a", "c"])
     }
 
+    func testExpire_asksOncePerOwner() {
+        let daemon = ProcessRef(pid: 10, startTicks: 1), gone = ProcessRef(pid: 11, startTicks: 2)
+        var l = Ledger(entries: [entry("a", 1, owner: daemon), entry("b", 1, owner: gone), entry("c", 1, owner: daemon),
+                                 entry("d", 1, owner: gone), entry("e", 1, owner: daemon)])
+        var asked: [ProcessRef] = []
+        let removed = l.expire(now: 110, timeout: 900) { asked.append($0); return $0 == daemon }
+        XCTAssertEqual(asked, [daemon, gone])
+        XCTAssertEqual(removed.map(\.domain), ["b", "d"])
+        XCTAssertEqual(l.entries.map(\.domain), ["a", "c", "e"])
+    }
+
     func testExpire_removesReservationsOlderThanTheTimeout() {
         var l = Ledger(entries: [entry("old", 1, since: 100), entry("edge", 1, since: 200), entry("new", 1, since: 900)])
         let removed = l.expire(now: 1100, timeout: 900) { _ in true }
