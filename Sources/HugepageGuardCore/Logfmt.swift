@@ -7,7 +7,7 @@ public enum Logfmt {
     }
 
     public static func line(_ fields: [(String, String)]) -> String {
-        fields.map { "\($0.0)=\(value($0.1))" }.joined(separator: " ")
+        fields.map { "\($0.0)=\(value($0.1))" }.concatenated(separator: " ")
     }
 
     public static func value(_ v: String) -> String {

@@ -120,7 +120,7 @@ public struct NodeSet: Hashable, Sendable, Comparable, CustomStringConvertible {
             parts.append(j > i ? "\(ids[i])-\(ids[j])" : "\(ids[i])")
             i = j + 1
         }
-        return parts.joined(separator: ",")
+        return parts.concatenated(separator: ",")
     }
 
     public static func < (a: NodeSet, b: NodeSet) -> Bool { a.ids.lexicographicallyPrecedes(b.ids) }

@@ -109,7 +109,7 @@ public struct DecisionReport: Sendable {
             let k = "\(size)kB"
             let items = decision.demand.items.filter { $0.pageSizeKiB == size }
             line.append("pages_\(k)", PageArithmetic.shown(PageArithmetic.sum(items.map(\.pages))))
-            line.append("nodes_\(k)", items.map { $0.hostNodes?.description ?? "any" }.joined(separator: "+"))
+            line.append("nodes_\(k)", items.map { $0.hostNodes?.description ?? "any" }.concatenated(separator: "+"))
             if let p = pool.sizes[size] { line.append("free_\(k)", "\(p.available)/\(p.nr)") }
             let short = PageArithmetic.sum(decision.reasons.compactMap {
                 if case .short(let s) = $0, s.pageSizeKiB == size { return s.short }
@@ -123,7 +123,7 @@ public struct DecisionReport: Sendable {
             if case .unstartable(let problem) = reason { line.append("unstartable", problem) }
         }
         if decision.demand.isZero { line.append("pages", "0") }
-        if !decision.demand.assumptions.isEmpty { line.append("assumed", decision.demand.assumptions.joined(separator: "; ")) }
+        if !decision.demand.assumptions.isEmpty { line.append("assumed", decision.demand.assumptions.concatenated(separator: "; ")) }
         if let growth { line.append("grow", growth.metricResult) }
         return line
     }
