@@ -98,7 +98,7 @@ public struct LibvirtHostReader: Sendable {
             var known: [HugetlbfsMount] = []
             for m in mounts where m.fsType == "hugetlbfs" {
                 guard let size = pageSize(m) else { continue }
-                if FileSystem.list(environment.host(m.path + "/libvirt/qemu")) != nil {
+                if FileSystem.isListable(environment.host(m.path + "/libvirt/qemu")) {
                     known.append(HugetlbfsMount(path: m.path, pageSizeKiB: size))
                 } else {
                     notes.append("hugetlbfs at \(m.path) has no libvirt/qemu directory, so it was mounted after libvirtd started: not counted as usable until libvirtd restarts")
