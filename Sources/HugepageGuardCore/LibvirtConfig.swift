@@ -307,6 +307,8 @@ public struct LibvirtHugetlbfs: Equatable, Sendable {
 public struct MountEntry: Equatable, Sendable {
     public var path: String
     public var fsType: String
+    /// The mount options, as `parse` keeps them: only for the filesystems whose options the
+    /// guard reads (hugetlbfs's `pagesize=`, cgroup's controllers); empty for the others.
     public var options: [String]
     public init(path: String, fsType: String, options: [String]) { self.path = path; self.fsType = fsType; self.options = options }
 
@@ -317,9 +319,12 @@ public struct MountEntry: Equatable, Sendable {
         for line in procMounts.utf8.split(separator: 0x0A) {
             let f = line.split(whereSeparator: { $0 == 0x20 || $0 == 0x09 })
             guard f.count >= 4 else { continue }
+            let fsType = String(decoding: f[2], as: UTF8.self)
+            // A host has dozens of mounts; a String per option of each would be most of the work.
+            let readsOptions = fsType == "hugetlbfs" || fsType == "cgroup" || fsType == "cgroup2"
             out.append(MountEntry(path: PoolText.unescapeMountPath(String(decoding: f[1], as: UTF8.self)),
-                                  fsType: String(decoding: f[2], as: UTF8.self),
-                                  options: f[3].split(separator: UInt8(ascii: ",")).map { String(decoding: $0, as: UTF8.self) }))
+                                  fsType: fsType,
+                                  options: readsOptions ? f[3].split(separator: UInt8(ascii: ",")).map { String(decoding: $0, as: UTF8.self) } : []))
         }
         return out
     }

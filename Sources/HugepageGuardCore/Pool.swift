@@ -94,11 +94,13 @@ public enum PoolText {
         return UInt64(directoryName.dropFirst("hugepages-".count).dropLast(2))
     }
 
-    /// `Hugepagesize:       2048 kB` from /proc/meminfo.
+    /// `Hugepagesize:       2048 kB` from /proc/meminfo. Found on bytes, as libvirt's C does:
+    /// the file is some fifty lines, read on every decision.
     public static func defaultHugepageSize(meminfo: String) -> UInt64? {
-        for line in meminfo.split(separator: "\n") where line.hasPrefix("Hugepagesize:") {
-            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-            if fields.count >= 2 { return UInt64(fields[1]) }
+        let key = "Hugepagesize:".utf8
+        for line in meminfo.utf8.split(separator: UInt8(ascii: "\n")) where line.starts(with: key) {
+            let fields = line.split(separator: UInt8(ascii: " "))
+            if fields.count >= 2 { return UInt64(String(decoding: fields[1], as: UTF8.self)) }
         }
         return nil
     }

@@ -25,7 +25,7 @@ public enum FileSystem {
         guard FileKind(st.st_mode) == .regular else {
             throw HostError(path: path, reason: "is \(FileKind(st.st_mode)), not a regular file")
         }
-        return try readAll(fd: fd, path: path, limit: limit)
+        return try readAll(fd: fd, path: path, limit: limit, expectedSize: Int(clamping: st.st_size))
     }
 
     /// Any readable file as UTF-8 text, including a pipe such as `/dev/stdin`, or nil if it
@@ -49,21 +49,37 @@ public enum FileSystem {
     /// Everything readable from `fd` until end of file. It reads at most `limit + 1` bytes:
     /// one more than the limit means the input is too large, and that is an error naming
     /// `path`, so a `/dev/zero` can never be read until memory runs out.
-    public static func readAll(fd: Int32, path: String, limit: Int) throws(HostError) -> [UInt8] {
-        var bytes: [UInt8] = []
+    ///
+    /// The bytes are read straight into the array, sized for `expectedSize` (a regular file's
+    /// size from fstat) and one byte more to see the end, else for 16 KiB, which holds a
+    /// domain XML or a kernel file whole; only what is longer than that is read on in chunks.
+    public static func readAll(fd: Int32, path: String, limit: Int, expectedSize: Int = 0) throws(HostError) -> [UInt8] {
         var failure: Int32 = 0
-        // sysfs counters are a few bytes and domain XML a few KiB: a small stack buffer.
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16384) { chunk in
-            while bytes.count <= limit {
-                let n = read(fd, chunk.baseAddress, min(chunk.count, limit + 1 - bytes.count))
+        /// Reads into `buffer` until it is full or the input ends; how many bytes it holds.
+        func fill(_ buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
+            var count = 0
+            while count < buffer.count {
+                let n = read(fd, buffer.baseAddress! + count, buffer.count - count)
                 if n < 0 {
                     if errno == EINTR { continue }
                     failure = errno
-                    return
+                    break
                 }
-                if n == 0 { return }
-                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: chunk[0..<n]))
+                if n == 0 { break }
+                count += n
             }
+            return count
+        }
+        let first = min(limit + 1, max(expectedSize < limit ? expectedSize + 1 : limit + 1, 16384))
+        var bytes = [UInt8](unsafeUninitializedCapacity: first) { buffer, count in count = fill(buffer) }
+        // A full buffer means there may be more (a file that grew, a pipe longer than 16 KiB):
+        // the rest in chunks, until the input ends or passes the limit.
+        var full = bytes.count == first
+        while failure == 0 && full && bytes.count <= limit {
+            let wanted = min(16384, limit + 1 - bytes.count)
+            let chunk = [UInt8](unsafeUninitializedCapacity: wanted) { buffer, count in count = fill(buffer) }
+            bytes += chunk
+            full = chunk.count == wanted
         }
         if failure != 0 { throw HostError(path: path, errno: failure) }
         if bytes.count > limit {

@@ -126,6 +126,17 @@ final class LibvirtConfigTests: XCTestCase {
 }
 
 extension LibvirtConfigTests {
+    func testMountOptions_areKeptForHugetlbfsAndCgroups_only() {
+        let mounts = MountEntry.parse(procMounts: """
+            /dev/sda1 / ext4 rw,relatime,errors=remount-ro 0 0
+            none /dev/hugepages hugetlbfs rw,relatime,pagesize=2M 0 0
+            cgroup /sys/fs/cgroup/cpuset cgroup rw,nosuid,cpuset 0 0
+            cgroup2 /sys/fs/cgroup cgroup2 rw,nsdelegate 0 0
+            """)
+        XCTAssertEqual(mounts.map(\.fsType), ["ext4", "hugetlbfs", "cgroup", "cgroup2"])
+        XCTAssertEqual(mounts.map(\.options), [[], ["rw", "relatime", "pagesize=2M"], ["rw", "nosuid", "cpuset"], ["rw", "nsdelegate"]])
+    }
+
     func testSHA256_knownVectors_andLibvirtsCacheFileName() {
         XCTAssertEqual(SHA256.hex(Array("".utf8)), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         XCTAssertEqual(SHA256.hex(Array("abc".utf8)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")

@@ -26,6 +26,48 @@ final class ReadLimitTests: XCTestCase {
         }
     }
 
+    func testReadFile_largerThanTheFirstBuffer_isReadWhole() throws {
+        let path = try temporaryDirectory(self) + "/f"
+        let text = (0..<5000).map { "line \($0)\n" }.joined()  // about 48 KiB
+        try write(text, to: path)
+        XCTAssertEqual(try FileSystem.readFile(path, limit: 1 << 20), text)
+    }
+
+    func testReadAll_fromAPipeLongerThan16KiB_readsEverything_andStillStopsAtTheLimit() throws {
+        for (size, limit) in [(40_000, 1 << 20), (16_384, 16_384), (16_385, 16_384), (70_000, 50_000)] {
+            var fds: [Int32] = [0, 0]
+            XCTAssertEqual(pipe(&fds), 0)
+            let bytes = (0..<size).map { UInt8(truncatingIfNeeded: $0 % 251) }
+            let writeEnd = fds[1]
+            let writer = Thread {
+                _ = try? FileSystem.writeAll(fd: writeEnd, bytes, path: "pipe")
+                close(writeEnd)
+            }
+            writer.start()
+            defer { close(fds[0]) }
+            if size <= limit {
+                XCTAssertEqual(try FileSystem.readAll(fd: fds[0], path: "pipe", limit: limit), bytes, "\(size) bytes")
+            } else {
+                XCTAssertThrowsError(try FileSystem.readAll(fd: fds[0], path: "pipe", limit: limit), "\(size) bytes") {
+                    XCTAssertTrue("\($0)".contains("larger than"), "\($0)")
+                }
+                // Let the writer finish into a reader that is gone.
+                var sink = [UInt8](repeating: 0, count: 65536)
+                while read(fds[0], &sink, sink.count) > 0 {}
+            }
+        }
+    }
+
+    func testReadAll_aFileLongerThanItsSize_isReadToItsEnd() throws {
+        // A file that grew after fstat: the size is a hint, the end of the file decides.
+        let path = try temporaryDirectory(self) + "/f"
+        let text = String(repeating: "y", count: 30_000)
+        try write(text, to: path)
+        let fd = open(path, O_RDONLY)
+        defer { close(fd) }
+        XCTAssertEqual(try FileSystem.readAll(fd: fd, path: path, limit: 1 << 20, expectedSize: 100).count, 30_000)
+    }
+
     func testInvalidUTF8_isAnErrorNotReplaced() throws {
         let path = try temporaryDirectory(self) + "/f"
         try Data([0x61, 0xff, 0x62]).write(to: URL(fileURLWithPath: path))
