@@ -108,7 +108,7 @@ private struct ConfParser {
             i += 1
         }
     }
-    mutating func skipToEOL() { while i < bytes.count && bytes[i] != 0x0A && bytes[i] != 0x0D { i += 1 } }
+    mutating func skipToEOL() { i = bytes.withUnsafeBufferPointer { $0.firstIndex(of: 0x0A, or: 0x0D, from: i) } }
 
     mutating func entries() throws(QemuConfError) -> [(String, ConfValue)] {
         var out: [(String, ConfValue)] = []
@@ -315,18 +315,34 @@ public struct MountEntry: Equatable, Sendable {
     /// Every line of /proc/mounts (paths unescaped). Works on bytes: the hook reads this on
     /// every decision.
     public static func parse(procMounts: String) -> [MountEntry] {
-        var out: [MountEntry] = []
-        for line in procMounts.utf8.split(separator: 0x0A) {
-            let f = line.split(whereSeparator: { $0 == 0x20 || $0 == 0x09 })
-            guard f.count >= 4 else { continue }
-            let fsType = String(decoding: f[2], as: UTF8.self)
-            // A host has dozens of mounts; a String per option of each would be most of the work.
-            let readsOptions = fsType == "hugetlbfs" || fsType == "cgroup" || fsType == "cgroup2"
-            out.append(MountEntry(path: PoolText.unescapeMountPath(String(decoding: f[1], as: UTF8.self)),
-                                  fsType: fsType,
-                                  options: readsOptions ? f[3].split(separator: UInt8(ascii: ",")).map { String(decoding: $0, as: UTF8.self) } : []))
+        var text = procMounts
+        return text.withUTF8 { b in
+            var out: [MountEntry] = []
+            var lineStart = 0
+            while lineStart < b.count {
+                let lineEnd = b.firstIndex(of: 0x0A, or: 0x0A, from: lineStart)
+                defer { lineStart = lineEnd + 1 }
+                // The first four fields: device, path, type, options.
+                var fields: [Range<Int>] = []
+                var i = lineStart
+                while fields.count < 4 && i < lineEnd {
+                    while i < lineEnd, b[i] == 0x20 || b[i] == 0x09 { i += 1 }
+                    let start = i
+                    while i < lineEnd, b[i] != 0x20, b[i] != 0x09 { i += 1 }
+                    if i > start { fields.append(start..<i) }
+                }
+                guard fields.count == 4 else { continue }
+                func text(_ r: Range<Int>) -> String { String(decoding: UnsafeBufferPointer(rebasing: b[r]), as: UTF8.self) }
+                let fsType = text(fields[2])
+                // A host has dozens of mounts; a String per option of each would be most of the work.
+                let readsOptions = fsType == "hugetlbfs" || fsType == "cgroup" || fsType == "cgroup2"
+                let options = readsOptions
+                    ? UnsafeBufferPointer(rebasing: b[fields[3]]).split(separator: UInt8(ascii: ",")).map { String(decoding: $0, as: UTF8.self) }
+                    : []
+                out.append(MountEntry(path: PoolText.unescapeMountPath(text(fields[1])), fsType: fsType, options: options))
+            }
+            return out
         }
-        return out
     }
 
     /// A hugetlbfs mount's page size (`pagesize=`, else the kernel's default); nil for others.

@@ -97,12 +97,21 @@ public enum PoolText {
     /// `Hugepagesize:       2048 kB` from /proc/meminfo. Found on bytes, as libvirt's C does:
     /// the file is some fifty lines, read on every decision.
     public static func defaultHugepageSize(meminfo: String) -> UInt64? {
-        let key = "Hugepagesize:".utf8
-        for line in meminfo.utf8.split(separator: UInt8(ascii: "\n")) where line.starts(with: key) {
-            let fields = line.split(separator: UInt8(ascii: " "))
-            if fields.count >= 2 { return UInt64(String(decoding: fields[1], as: UTF8.self)) }
+        var text = meminfo
+        return text.withUTF8 { b -> UInt64? in
+            let key = "Hugepagesize:".utf8
+            var lineStart = 0
+            while lineStart < b.count {
+                let lineEnd = b.firstIndex(of: UInt8(ascii: "\n"), or: UInt8(ascii: "\n"), from: lineStart)
+                let line = UnsafeBufferPointer(rebasing: b[lineStart..<lineEnd])
+                if line.starts(with: key) {
+                    let fields = line.split(separator: UInt8(ascii: " "))
+                    if fields.count >= 2 { return UInt64(String(decoding: fields[1], as: UTF8.self)) }
+                }
+                lineStart = lineEnd + 1
+            }
+            return nil
         }
-        return nil
     }
 
     /// hugetlbfs lines of /proc/mounts. A mount without `pagesize=` uses the kernel default.
@@ -128,7 +137,7 @@ public enum PoolText {
 
     /// /proc/mounts writes space, tab, newline and backslash as `\040`-style octal escapes.
     static func unescapeMountPath(_ s: String) -> String {
-        guard s.contains("\\") else { return s }
+        guard s.utf8.contains(UInt8(ascii: "\\")) else { return s }
         var bytes: [UInt8] = []
         let u = Array(s.utf8)
         var i = 0
