@@ -292,9 +292,16 @@ public enum LedgerCodec {
         var totalKiB: UInt64 = 0
         var lineNo = 0
         var lineStart = 0
+        // One entry per line: room for them all at once.
+        var lines = 0
+        while lineStart < text.count {
+            lines += 1
+            lineStart = text.firstIndex(of: UInt8(ascii: "\n"), or: UInt8(ascii: "\n"), from: lineStart) + 1
+        }
+        ledger.entries.reserveCapacity(lines)
+        lineStart = 0
         while lineStart <= text.count {
-            var lineEnd = lineStart
-            while lineEnd < text.count, text[lineEnd] != UInt8(ascii: "\n") { lineEnd += 1 }
+            let lineEnd = text.firstIndex(of: UInt8(ascii: "\n"), or: UInt8(ascii: "\n"), from: lineStart)
             defer { lineStart = lineEnd + 1 }
             lineNo += 1
             if lineEnd == lineStart { continue }
@@ -374,7 +381,9 @@ public enum LedgerCodec {
             pairs += 1
             func string() -> String { String(decoding: value, as: UTF8.self) }
             switch key.count {
-            case 2 where matches(key, "op"): op = string()
+            case 2 where matches(key, "op"):
+                // Nearly every entry is a prepare: the literal needs no new String.
+                op = matches(value, "prepare") ? "prepare" : string()
             case 4 where matches(key, "uuid"): uuid = string()
             case 5 where matches(key, "state"):
                 state = matches(value, "reserved") ? .reserved : matches(value, "started") ? .started : nil
@@ -480,8 +489,14 @@ public enum LedgerCodec {
 
     /// `UInt64(text)`, with plain digits read straight from the bytes.
     static func parseUnsigned(_ b: UnsafeBufferPointer<UInt8>) -> UInt64? {
-        if b.count > 0 && b.count <= 19, b.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
-            return b.reduce(0) { $0 * 10 + UInt64($1 - 0x30) }  // 19 digits stay below UInt64.max
+        if b.count > 0 && b.count <= 19 {
+            var n: UInt64 = 0  // 19 digits stay below UInt64.max
+            for c in b {
+                let digit = c &- 0x30
+                if digit > 9 { return UInt64(String(decoding: b, as: UTF8.self)) }
+                n = n &* 10 &+ UInt64(digit)
+            }
+            return n
         }
         return UInt64(String(decoding: b, as: UTF8.self))
     }
@@ -498,8 +513,14 @@ public enum LedgerCodec {
     }
 
     static func parseSigned(_ b: UnsafeBufferPointer<UInt8>) -> Int64? {
-        if b.count > 0 && b.count <= 18, b.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
-            return b.reduce(0) { $0 * 10 + Int64($1 - 0x30) }  // 18 digits stay below Int64.max
+        if b.count > 0 && b.count <= 18 {
+            var n: Int64 = 0  // 18 digits stay below Int64.max
+            for c in b {
+                let digit = c &- 0x30
+                if digit > 9 { return Int64(String(decoding: b, as: UTF8.self)) }
+                n = n &* 10 &+ Int64(digit)
+            }
+            return n
         }
         return Int64(String(decoding: b, as: UTF8.self))
     }
