@@ -29,40 +29,45 @@ struct Placement {
         let g = groups.count, n = capacity.count
         // Larger than any flow: the flow is bounded by the sum of the node capacities.
         let unbounded = PageArithmetic.sum(capacity) + 1
-        // Vertices: 0 source, 1...g groups, g+1...g+n nodes, g+n+1 sink.
+        // Vertices: 0 source, 1...g groups, g+1...g+n nodes, g+n+1 sink. The residual
+        // capacities are one matrix, row after row, in a single buffer.
         let sink = g + n + 1, size = sink + 1
-        var cap = [[UInt128]](repeating: [UInt128](repeating: 0, count: size), count: size)
-        for (i, group) in groups.enumerated() {
-            cap[0][1 + i] = group.pages
-            for node in group.nodes where node >= 0 && node < n { cap[1 + i][g + 1 + node] = unbounded }
-        }
-        for (j, c) in capacity.enumerated() { cap[g + 1 + j][sink] = UInt128(c) }
+        var residual = [UInt128](repeating: 0, count: size * size)
+        var parent = [Int](repeating: -1, count: size), queue = [Int](repeating: 0, count: size)
+        return residual.withUnsafeMutableBufferPointer { cap -> UInt128 in
+            for (i, group) in groups.enumerated() {
+                cap[1 + i] = group.pages
+                for node in group.nodes where node >= 0 && node < n { cap[(1 + i) * size + g + 1 + node] = unbounded }
+            }
+            for (j, c) in capacity.enumerated() { cap[(g + 1 + j) * size + sink] = UInt128(c) }
 
-        var total: UInt128 = 0
-        while true {
-            // Breadth-first search for a shortest augmenting path.
-            var parent = [Int](repeating: -1, count: size)
-            parent[0] = 0
-            var queue = [0], head = 0
-            while head < queue.count, parent[sink] < 0 {
-                let u = queue[head]; head += 1
-                for v in 0..<size where parent[v] < 0 && cap[u][v] > 0 {
-                    parent[v] = u
-                    queue.append(v)
+            var total: UInt128 = 0
+            while true {
+                // Breadth-first search for a shortest augmenting path.
+                for v in 0..<size { parent[v] = -1 }
+                parent[0] = 0
+                queue[0] = 0
+                var head = 0, tail = 1
+                while head < tail, parent[sink] < 0 {
+                    let u = queue[head]; head += 1
+                    for v in 0..<size where parent[v] < 0 && cap[u * size + v] > 0 {
+                        parent[v] = u
+                        queue[tail] = v; tail += 1
+                    }
                 }
+                if parent[sink] < 0 { return total }
+                var push = UInt128.max
+                var v = sink
+                while v != 0 { push = min(push, cap[parent[v] * size + v]); v = parent[v] }
+                v = sink
+                while v != 0 {
+                    let u = parent[v]
+                    cap[u * size + v] -= push
+                    cap[v * size + u] += push
+                    v = u
+                }
+                total += push
             }
-            if parent[sink] < 0 { return total }
-            var push = UInt128.max
-            var v = sink
-            while v != 0 { push = min(push, cap[parent[v]][v]); v = parent[v] }
-            v = sink
-            while v != 0 {
-                let u = parent[v]
-                cap[u][v] -= push
-                cap[v][u] += push
-                v = u
-            }
-            total += push
         }
     }
 }
