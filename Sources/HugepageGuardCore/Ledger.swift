@@ -488,18 +488,7 @@ public enum LedgerCodec {
     }
 
     /// `UInt64(text)`, with plain digits read straight from the bytes.
-    static func parseUnsigned(_ b: UnsafeBufferPointer<UInt8>) -> UInt64? {
-        if b.count > 0 && b.count <= 19 {
-            var n: UInt64 = 0  // 19 digits stay below UInt64.max
-            for c in b {
-                let digit = c &- 0x30
-                if digit > 9 { return UInt64(String(decoding: b, as: UTF8.self)) }
-                n = n &* 10 &+ UInt64(digit)
-            }
-            return n
-        }
-        return UInt64(String(decoding: b, as: UTF8.self))
-    }
+    static func parseUnsigned(_ b: UnsafeBufferPointer<UInt8>) -> UInt64? { parseInteger(b, safeDigits: 19) }
 
     static func parseUnsigned(_ text: String) -> UInt64? {
         var text = text
@@ -512,17 +501,20 @@ public enum LedgerCodec {
         return text.withUTF8 { parseSigned($0) }
     }
 
-    static func parseSigned(_ b: UnsafeBufferPointer<UInt8>) -> Int64? {
-        if b.count > 0 && b.count <= 18 {
-            var n: Int64 = 0  // 18 digits stay below Int64.max
-            for c in b {
-                let digit = c &- 0x30
-                if digit > 9 { return Int64(String(decoding: b, as: UTF8.self)) }
-                n = n &* 10 &+ Int64(digit)
-            }
-            return n
+    static func parseSigned(_ b: UnsafeBufferPointer<UInt8>) -> Int64? { parseInteger(b, safeDigits: 18) }
+
+    /// `N(text)`: up to `safeDigits` plain digits (as many as can't overflow `N`: 18 for
+    /// Int64, 19 for UInt64) in one pass over the bytes; any other text (a sign, more digits,
+    /// not a number) through `N`'s own parser, which decides.
+    private static func parseInteger<N: FixedWidthInteger>(_ b: UnsafeBufferPointer<UInt8>, safeDigits: Int) -> N? {
+        guard b.count > 0 && b.count <= safeDigits else { return N(String(decoding: b, as: UTF8.self)) }
+        var n: N = 0
+        for c in b {
+            let digit = c &- 0x30
+            if digit > 9 { return N(String(decoding: b, as: UTF8.self)) }
+            n = n &* 10 &+ N(digit)
         }
-        return Int64(String(decoding: b, as: UTF8.self))
+        return n
     }
 }
 
