@@ -51,7 +51,7 @@ public struct SystemLog: Sendable {
     }
 
     /// The datagram for `text`: `<facility|priority>identifier[pid]: text`.
-    func datagram(_ text: String, priority: Int32, pid: Int32) -> [UInt8] {
+    private func datagram(_ text: String, priority: Int32, pid: Int32) -> [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(text.utf8.count + identifier.utf8CodeUnitCount + 24)
         bytes.append(UInt8(ascii: "<"))

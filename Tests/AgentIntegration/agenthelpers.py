@@ -16,6 +16,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "Integration"))
 import hgtest as H  # noqa: E402
 
 
+def stop_process(proc, timeout):
+    """Ends `proc`: SIGTERM, then SIGKILL after `timeout` seconds. Its exit status."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
 class AgentProcess:
     """`hugepage-guard agent` with stdout collected line by line."""
 
@@ -66,14 +78,7 @@ class AgentProcess:
             return "\n".join(l for _, l in self.lines)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
+        return stop_process(self.proc, 10)
 
 
 def hugepage_vm(name, mib=64, dimm_slots=False):

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import hgtest as H
-from agenthelpers import AgentProcess, define, hugepage_vm
+from agenthelpers import AgentProcess, define, hugepage_vm, stop_process
 
 RULES = H.REPO / "packaging" / "monitoring" / "hugepage-guard.rules.yml"
 
@@ -43,13 +43,7 @@ class Daemon:
         self.proc = subprocess.Popen(argv, stdout=self.out, stderr=subprocess.STDOUT)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, 15)
         self.out.close()
 
     def tail(self):
