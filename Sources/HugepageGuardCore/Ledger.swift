@@ -48,6 +48,8 @@ public struct DomainIdentity: Equatable, Sendable, CustomStringConvertible {
     /// between them, surrounding whitespace ignored), written lowercase as 8-4-4-4-12.
     /// Text that libvirt would not read as a UUID is kept as it is.
     public static func canonicalUUID(_ text: String) -> String {
+        // The ledger and libvirt write them canonical already: those are kept as they are.
+        if text.utf8.withContiguousStorageIfAvailable(isCanonicalUUID) == true { return text }
         var digits: [UInt8] = []
         let bytes = Array(text.utf8)
         var i = 0, end = bytes.count
@@ -75,6 +77,26 @@ public struct DomainIdentity: Equatable, Sendable, CustomStringConvertible {
             out.append(d)
         }
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Whether the bytes are a UUID as `canonicalUUID` writes it: 8-4-4-4-12 lowercase hex.
+    private static func isCanonicalUUID(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard b.count == 36 else { return false }
+        for (i, c) in b.enumerated() {
+            if i == 8 || i == 13 || i == 18 || i == 23 {
+                guard c == UInt8(ascii: "-") else { return false }
+            } else {
+                guard c &- UInt8(ascii: "0") < 10 || c &- UInt8(ascii: "a") < 6 else { return false }
+            }
+        }
+        return true
+    }
+
+    /// Whether `name` and `uuid` (as an entry holds them, not yet canonical) are this
+    /// domain: `isSame(as: DomainIdentity(name: name, uuid: uuid))`, without building one.
+    func isSame(name other: String, uuid otherUUID: String?) -> Bool {
+        if let a = uuid, let b = otherUUID { return a == DomainIdentity.canonicalUUID(b) }
+        return name.utf8.count == other.utf8.count && name.utf8.elementsEqual(other.utf8)
     }
 
     public var description: String { uuid.map { "\(name) (\($0))" } ?? name }
@@ -118,6 +140,9 @@ public struct LedgerEntry: Equatable, Sendable {
 
     public var identity: DomainIdentity { DomainIdentity(name: domain, uuid: uuid) }
 
+    /// The domain's own entry (not a hold of grown pages) for `id`.
+    func isOwn(_ id: DomainIdentity) -> Bool { !isGrownHold && id.isSame(name: domain, uuid: uuid) }
+
     /// Seconds since the entry was written, or nil when that can't be a real age: `since`
     /// after `now` (not this boot's clock) or so far back that the difference overflows.
     public func age(now: Int64) -> Int64? {
@@ -136,15 +161,17 @@ public struct Ledger: Equatable, Sendable {
     public init(entries: [LedgerEntry] = [], refusals: UInt64 = 0) { self.entries = entries; self.refusals = refusals }
 
     /// The domain's own entry (never a hold of grown pages).
-    public func entry(_ id: DomainIdentity) -> LedgerEntry? { entries.first { !$0.isGrownHold && $0.identity.isSame(as: id) } }
+    public func entry(_ id: DomainIdentity) -> LedgerEntry? { entries.first { $0.isOwn(id) } }
     /// The entry of the domain named `domain` (byte for byte).
     public func entry(domain: String) -> LedgerEntry? { entry(DomainIdentity(name: domain, uuid: nil)) }
 
     /// Pages promised to other in-flight starts, which the kernel's free count doesn't show yet.
     public func inFlight(excluding id: DomainIdentity?) -> [DemandItem] {
         var items: [DemandItem] = []
-        for e in entries where e.state == .reserved && !(id.map(e.identity.isSame(as:)) ?? false) {
-            items.append(contentsOf: e.items)
+        // By index: the entries are looked at, not copied.
+        for i in entries.indices where entries[i].state == .reserved {
+            if let id, id.isSame(name: entries[i].domain, uuid: entries[i].uuid) { continue }
+            items.append(contentsOf: entries[i].items)
         }
         return items
     }
@@ -158,18 +185,18 @@ public struct Ledger: Equatable, Sendable {
     /// pages stays.
     public mutating func reserve(_ entry: LedgerEntry) {
         let id = entry.identity
-        let same = entries.indices.filter { !entries[$0].isGrownHold && entries[$0].identity.isSame(as: id) }
+        let same = entries.indices.filter { entries[$0].isOwn(id) }
         // Recording again what is already the last entry changes nothing: the ledger is left
         // untouched (not copied, not rewritten).
         if same == [entries.count - 1], entries[same[0]] == entry { return }
-        entries.removeAll { !$0.isGrownHold && $0.identity.isSame(as: id) }
+        entries.removeAll { $0.isOwn(id) }
         entries.append(entry)
     }
 
     /// `started begin`: the pages are now in the kernel's count.
     @discardableResult
     public mutating func markStarted(_ id: DomainIdentity, at now: Int64) -> Bool {
-        guard let i = entries.firstIndex(where: { !$0.isGrownHold && $0.identity.isSame(as: id) }) else { return false }
+        guard let i = entries.firstIndex(where: { $0.isOwn(id) }) else { return false }
         entries[i].state = .started
         entries[i].since = now
         return true
@@ -183,7 +210,7 @@ public struct Ledger: Equatable, Sendable {
     /// `release end`: idempotent.
     @discardableResult
     public mutating func drop(_ id: DomainIdentity) -> LedgerEntry? {
-        guard let i = entries.firstIndex(where: { !$0.isGrownHold && $0.identity.isSame(as: id) }) else { return nil }
+        guard let i = entries.firstIndex(where: { $0.isOwn(id) }) else { return nil }
         return entries.remove(at: i)
     }
 
@@ -211,11 +238,10 @@ public struct Ledger: Equatable, Sendable {
         }
         // Found first without mutating, so that a ledger with nothing to expire stays untouched.
         let dead = entries.indices.filter { i in
-            let e = entries[i]
-            guard e.state == .reserved else { return false }
+            guard entries[i].state == .reserved else { return false }
             // An entry without a real age (written after `now`, or impossibly long ago) is
             // not from this boot: it can't be a start still in progress.
-            return (e.owner.map { !ownerIsAlive($0) } ?? false) || (e.age(now: now).map { $0 > timeout } ?? true)
+            return (entries[i].owner.map { !ownerIsAlive($0) } ?? false) || (entries[i].age(now: now).map { $0 > timeout } ?? true)
         }
         guard !dead.isEmpty else { return [] }
         let removed = dead.map { entries[$0] }
