@@ -169,16 +169,29 @@ public struct GuardConfig: Equatable, Sendable {
     /// Parses the file's text. `source` names the file in error messages.
     public static func parse(_ text: String, source: String) throws(ConfigError) -> GuardConfig {
         var config = GuardConfig()
-        // Canonical spelling of each key seen -> its line: `reserve.2M.node0`,
-        // `reserve.2048kB.node00` and `reserve.2MiB.node0` are one key.
-        var seen: [String: (line: Int, key: String)] = [:]
+        // Canonical spelling of each key seen, with its line and spelling: `reserve.2M.node0`,
+        // `reserve.2048kB.node00` and `reserve.2MiB.node0` are one key. A config sets a few
+        // keys, so a list is enough.
+        var seen: [(canonical: String, line: Int, key: String)] = []
+        var text = text
+        let bytes = text.withUTF8 { Array($0) }
+        let u = text.utf8
         // A UTF-8 byte-order mark is not part of the first key.
-        var body = Substring(text)
-        if body.unicodeScalars.first == "\u{FEFF}" { body = Substring(body.unicodeScalars.dropFirst()) }
+        var lineStart = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
         // Lines end at "\n"; the "\r" of a CRLF file is trimmed with the blanks below.
-        let lines = body.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map(Substring.init)
-        for (index, rawLine) in lines.enumerated() {
-            let lineNo = index + 1
+        var lineNo = 0
+        while lineStart <= bytes.count {
+            lineNo += 1
+            let lineEnd = bytes.withUnsafeBufferPointer { $0.firstIndex(of: 0x0A, or: 0x0A, from: lineStart) }
+            defer { lineStart = lineEnd + 1 }
+            // Blank lines and comments (the file as shipped is mostly comments) are skipped on
+            // bytes. A `#` followed by a non-ASCII byte may begin a longer character (a
+            // combining mark), which is not a comment: such a line goes the long way below.
+            var first = lineStart
+            while first < lineEnd, bytes[first] == 0x20 || bytes[first] == 0x09 || bytes[first] == 0x0D { first += 1 }
+            if first == lineEnd { continue }
+            if bytes[first] == UInt8(ascii: "#"), first + 1 == lineEnd || bytes[first + 1] < 0x80 { continue }
+            let rawLine = Substring(text.unicodeScalars[u.index(u.startIndex, offsetBy: lineStart)..<u.index(u.startIndex, offsetBy: lineEnd)])
             func fail(_ message: String) -> ConfigError { ConfigError(source: source, line: lineNo, message: message) }
             let line = rawLine.trimmingCharacters(in: " \t\r")
             if line.isEmpty || line.hasPrefix("#") { continue }
@@ -214,11 +227,11 @@ public struct GuardConfig: Equatable, Sendable {
             } else {
                 throw fail("unknown key \(quoted(key)) (known keys: \(knownKeys.joined(separator: ", ")))")
             }
-            if let first = seen[canonical] {
+            if let first = seen.first(where: { $0.canonical == canonical }) {
                 let spelling = first.key == key ? "" : " as \(quoted(first.key)), the same key in another spelling"
                 throw fail("\(quoted(key)) is set twice (first on line \(first.line)\(spelling))")
             }
-            seen[canonical] = (lineNo, key)
+            seen.append((canonical, lineNo, key))
         }
         return config
     }

@@ -1,4 +1,5 @@
 @testable import HugepageGuardCore
+import Foundation
 import XCTest
 
 final class ConfigTests: XCTestCase {
@@ -59,6 +60,34 @@ final class ConfigTests: XCTestCase {
         let c = parse("policy = warn\r\nreserve.2M = 8\r\n")
         XCTAssertEqual(c?.policy, .warn)
         XCTAssertEqual(c?.reserves, [HostReserve(pageSizeKiB: 2048, node: nil, pages: 8)])
+    }
+
+    func testCommentLines_countTowardLineNumbers_andCRLFCommentsAreComments() {
+        let e = error("# one\r\n\r\n  #\r\n#\n\t# five\npolcy = off\n")
+        XCTAssertEqual(e?.line, 6)
+        XCTAssertEqual(parse("# a\r\n#\r\npolicy = warn\r\n# b")?.policy, .warn)
+    }
+
+    func testByteOrderMark_beforeAComment_orAKey() {
+        XCTAssertEqual(parse("\u{FEFF}# comment\npolicy = off\n")?.policy, .off)
+        XCTAssertEqual(parse("\u{FEFF}policy = off\n")?.policy, .off)
+    }
+
+    func testHashFollowedByACombiningMark_isNotAComment() {
+        // "#\u{301}" is one character, not "#": the line is a key, and not a known one.
+        let e = error("policy = warn\n#\u{301} = 1\n")
+        XCTAssertEqual(e?.line, 2)
+        XCTAssertTrue("\(e!)".contains("unknown key"), "\(e!)")
+        // A "#" before other non-ASCII text that starts a new character is still a comment.
+        XCTAssertEqual(parse("#\u{e9}t\u{e9}\npolicy = off\n")?.policy, .off)
+    }
+
+    func testThePackagedConfig_isAllComments() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../packaging/hugepage-guard.conf").standardized
+        let text = try String(contentsOf: url, encoding: .utf8)
+        XCTAssertEqual(parse(text), GuardConfig())
+        XCTAssertEqual(parse(text + "policy = warn\n")?.policy, .warn)
     }
 
     func testUnknownKey_errorNamesLineAndKey() {
