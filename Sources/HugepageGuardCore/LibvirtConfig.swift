@@ -94,7 +94,14 @@ private struct ConfParser {
     var i = 0
     var line = 1
 
-    init(bytes: [UInt8], source: String) { self.bytes = bytes; self.source = source }
+    /// The end of a line is `\n` or `\r`, as for libvirt; a file without any `\r` (every
+    /// qemu.conf Debian ships) has its comments skipped with one search each.
+    let eolOther: UInt8
+
+    init(bytes: [UInt8], source: String) {
+        self.bytes = bytes; self.source = source
+        eolOther = bytes.withUnsafeBufferPointer { $0.firstIndex(of: 0x0D, or: 0x0D, from: 0) == $0.count } ? 0x0A : 0x0D
+    }
 
     var cur: UInt8? { i < bytes.count ? bytes[i] : nil }
     func fail(_ message: String) -> QemuConfError { QemuConfError(source: source, line: line, message: message) }
@@ -103,12 +110,13 @@ private struct ConfParser {
 
     mutating func skipBlanks() { while Self.isBlank(cur) { i += 1 } }
     mutating func skipBlanksAndEOL() {
-        while Self.isBlank(cur) || Self.isEOL(cur) {
-            if cur == 0x0A { line += 1 }
+        while i < bytes.count {
+            let c = bytes[i]
+            if c == 0x0A { line += 1 } else if c != 0x20 && c != 0x09 && c != 0x0D { return }
             i += 1
         }
     }
-    mutating func skipToEOL() { i = bytes.withUnsafeBufferPointer { $0.firstIndex(of: 0x0A, or: 0x0D, from: i) } }
+    mutating func skipToEOL() { i = bytes.withUnsafeBufferPointer { $0.firstIndex(of: 0x0A, or: eolOther, from: i) } }
 
     mutating func entries() throws(QemuConfError) -> [(String, ConfValue)] {
         var out: [(String, ConfValue)] = []
@@ -318,28 +326,46 @@ public struct MountEntry: Equatable, Sendable {
         var text = procMounts
         return text.withUTF8 { b in
             var out: [MountEntry] = []
-            var lineStart = 0
+            var lines = 0, lineStart = 0
+            while lineStart < b.count {
+                lines += 1
+                lineStart = b.firstIndex(of: 0x0A, or: 0x0A, from: lineStart) + 1
+            }
+            out.reserveCapacity(lines)
+            lineStart = 0
             while lineStart < b.count {
                 let lineEnd = b.firstIndex(of: 0x0A, or: 0x0A, from: lineStart)
                 defer { lineStart = lineEnd + 1 }
-                // The first four fields: device, path, type, options.
-                var fields: [Range<Int>] = []
+                // The first four fields: device, path, type, options (no array for them: a
+                // host has dozens of mounts).
+                var fields = (0..<0, 0..<0, 0..<0, 0..<0)
+                var found = 0
                 var i = lineStart
-                while fields.count < 4 && i < lineEnd {
+                while found < 4 && i < lineEnd {
                     while i < lineEnd, b[i] == 0x20 || b[i] == 0x09 { i += 1 }
                     let start = i
                     while i < lineEnd, b[i] != 0x20, b[i] != 0x09 { i += 1 }
-                    if i > start { fields.append(start..<i) }
+                    guard i > start else { continue }
+                    switch found {
+                    case 0: fields.0 = start..<i
+                    case 1: fields.1 = start..<i
+                    case 2: fields.2 = start..<i
+                    default: fields.3 = start..<i
+                    }
+                    found += 1
                 }
-                guard fields.count == 4 else { continue }
+                guard found == 4 else { continue }
                 func text(_ r: Range<Int>) -> String { String(decoding: UnsafeBufferPointer(rebasing: b[r]), as: UTF8.self) }
-                let fsType = text(fields[2])
-                // A host has dozens of mounts; a String per option of each would be most of the work.
+                let fsType = text(fields.2)
+                // A String per option of every mount would be most of the work.
                 let readsOptions = fsType == "hugetlbfs" || fsType == "cgroup" || fsType == "cgroup2"
                 let options = readsOptions
-                    ? UnsafeBufferPointer(rebasing: b[fields[3]]).split(separator: UInt8(ascii: ",")).map { String(decoding: $0, as: UTF8.self) }
+                    ? UnsafeBufferPointer(rebasing: b[fields.3]).split(separator: UInt8(ascii: ",")).map { String(decoding: $0, as: UTF8.self) }
                     : []
-                out.append(MountEntry(path: PoolText.unescapeMountPath(text(fields[1])), fsType: fsType, options: options))
+                let path = UnsafeBufferPointer(rebasing: b[fields.1])
+                let escaped = path.contains(UInt8(ascii: "\\"))
+                out.append(MountEntry(path: escaped ? PoolText.unescapeMountPath(text(fields.1)) : text(fields.1),
+                                      fsType: fsType, options: options))
             }
             return out
         }

@@ -55,6 +55,16 @@ final class LibvirtConfigTests: XCTestCase {
         XCTAssertEqual(parse("")?.hugetlbfsMounts, nil)
     }
 
+    func testCommentsEndAtCarriageReturn_asInLibvirt() {
+        // A comment ends at "\r" as at "\n": what follows on the same line is read.
+        XCTAssertEqual(parse("# note\rhugetlbfs_mount = \"/a\"\n")?.hugetlbfsMounts, ["/a"])
+        XCTAssertEqual(parse("# a\r\n# b\r\nhugetlbfs_mount = \"/b\" # c\r\n")?.hugetlbfsMounts, ["/b"])
+        XCTAssertEqual(parse("# a\n# b\nhugetlbfs_mount = \"/c\" # c\n# d")?.hugetlbfsMounts, ["/c"])
+        do { _ = try QemuConf.parse("# a\r\n# b\n\nb = [\"x\"\n", source: "q") } catch {
+            XCTAssertEqual(error.line, 5, "\(error)")
+        }
+    }
+
     func testWhatLibvirtRefuses_isAnErrorWithTheLine() {
         let bad = [
             "hugetlbfs_mount = [\"/a\", # comment\n \"/b\"]",   // no comments inside a list
