@@ -29,7 +29,10 @@ public struct SysfsPoolReader: Sendable {
             throw HostError(path: globalDir, reason: "missing: this kernel has no hugetlb support")
         }
         let nodeRoot = environment.host("/sys/devices/system/node")
-        let nodeNames = (FileSystem.list(nodeRoot) ?? []).filter { $0.hasPrefix("node") }
+        let nodeDirs = (FileSystem.list(nodeRoot) ?? []).compactMap { name -> (name: String, id: Int)? in
+            guard name.hasPrefix("node"), let id = Int(name.dropFirst(4)) else { return nil }
+            return (name, id)
+        }
         // With .freeOnly, nodes are read below the node root, held open (-1: read each node's
         // directory on its own instead).
         let nodeRootFD = nodes == .freeOnly ? open(nodeRoot, O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC) : -1
@@ -43,11 +46,11 @@ public struct SysfsPoolReader: Sendable {
                                 free: try global.counter("free_hugepages"),
                                 resv: try global.counter("resv_hugepages"),
                                 surplus: try global.counter("surplus_hugepages"))
-            for name in nodeNames {
-                guard let node = Int(name.dropFirst(4)) else { continue }
+            pool.nodes.reserveCapacity(nodeDirs.count)
+            for (name, node) in nodeDirs {
                 if nodeRootFD >= 0 {
                     // One open per node: the counter by its path below the node root.
-                    guard let free = try CounterDirectory.counter(in: nodeRootFD, path: nodeRoot, below: name + "/hugepages/" + dir,
+                    guard let free = try CounterDirectory.counter(in: nodeRootFD, path: nodeRoot, node: name, sizeDirectory: dir,
                                                                   "free_hugepages") else { continue }
                     pool.nodes[node] = NodeCounts(nr: 0, free: free, surplus: 0)
                     continue
@@ -91,17 +94,40 @@ struct CounterDirectory: ~Copyable {
         return try Self.value(of: file, path: path + "/" + name.description)
     }
 
-    /// The counter `name` in the directory `subdirectory` below the directory open as `fd`
-    /// (at `path`); nil when that directory doesn't exist (a node without this page size), as
-    /// a missing directory is skipped when it is opened on its own.
-    static func counter(in fd: Int32, path: String, below subdirectory: String, _ name: StaticString) throws(HostError) -> UInt64? {
-        let relative = subdirectory + "/" + name.description
-        let file = openat(fd, relative, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
-        if file < 0 && (errno == ENOENT || errno == ENOTDIR) {
-            var st = stat()
-            if fstatat(fd, subdirectory, &st, 0) != 0 || FileKind(st.st_mode) != .directory { return nil }
+    /// The counter `name` of one node's page size, `<node>/hugepages/<sizeDirectory>/<name>`
+    /// below the node root open as `fd` (at `path`); nil when that directory doesn't exist (a
+    /// node without this page size), as a missing directory is skipped when it is opened on
+    /// its own. The relative path is put together on the stack: the hook reads one such
+    /// counter per node and page size on every decision.
+    static func counter(in fd: Int32, path: String, node: String, sizeDirectory: String,
+                        _ name: StaticString) throws(HostError) -> UInt64? {
+        var node = node, sizeDirectory = sizeDirectory
+        let (file, error) = node.withUTF8 { nodeBytes in
+            sizeDirectory.withUTF8 { sizeBytes in
+                let middle: StaticString = "/hugepages/", leaf = UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
+                let length = nodeBytes.count + middle.utf8CodeUnitCount + sizeBytes.count + 1 + leaf.count
+                return withUnsafeTemporaryAllocation(of: CChar.self, capacity: length + 1) { buffer -> (Int32, Int32) in
+                    var i = 0
+                    func put(_ bytes: UnsafeBufferPointer<UInt8>) {
+                        for b in bytes { buffer[i] = CChar(bitPattern: b); i += 1 }
+                    }
+                    put(nodeBytes)
+                    put(UnsafeBufferPointer(start: middle.utf8Start, count: middle.utf8CodeUnitCount))
+                    put(sizeBytes)
+                    buffer[i] = CChar(bitPattern: UInt8(ascii: "/")); i += 1
+                    put(leaf)
+                    buffer[i] = 0
+                    let file = openat(fd, buffer.baseAddress!, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
+                    return (file, file < 0 ? errno : 0)
+                }
+            }
         }
-        return try value(of: file, path: path + "/" + relative)
+        let subdirectory = { node + "/hugepages/" + sizeDirectory }
+        if file < 0 && (error == ENOENT || error == ENOTDIR) {
+            var st = stat()
+            if fstatat(fd, subdirectory(), &st, 0) != 0 || FileKind(st.st_mode) != .directory { return nil }
+        }
+        return try value(of: file, path: path + "/" + subdirectory() + "/" + name.description)
     }
 
     /// The number in an opened counter file (`file` < 0: the open failed), closing it.
