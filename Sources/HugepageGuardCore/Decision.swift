@@ -143,8 +143,12 @@ extension Decision {
         base += reserves.map { group($0.node.map { NodeSet([$0]) }, UInt128($0.pages)) }
         let placement = Placement(capacity: capacity)
         let vmPages = Pages.sum(vm.map(\.pages))
-        let placed = Pages.excess(placement.maxPlaced(base + vm.map { group($0.hostNodes, UInt128($0.pages)) }), over: placement.maxPlaced(base))
-        let deficit = Pages.excess(vmPages, over: placed)
+        let everything = base + vm.map { group($0.hostNodes, UInt128($0.pages)) }
+        let placedAll = placement.maxPlaced(everything)
+        // When everything fits at once, so do the VM's pages beside the rest: the second flow,
+        // of the rest alone, is needed only to size a shortfall.
+        let deficit = placedAll == everything.reduce(UInt128(0), { $0 + $1.pages })
+            ? 0 : Pages.excess(vmPages, over: Pages.excess(placedAll, over: placement.maxPlaced(base)))
         if deficit > 0 {
             // Reported for the size as a whole.
             result.append(Shortfall(pageSizeKiB: size, hostNodes: nil, needed: Pages.shown(vmPages), free: pool.available,
