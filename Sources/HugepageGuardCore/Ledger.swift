@@ -351,7 +351,8 @@ public enum LedgerCodec {
                 ledger.refusals = n
                 continue
             }
-            guard let domain = fields.domain, !domain.isEmpty else { throw LedgerError(line: lineNo, reason: "no domain") }
+            // Values are moved out of `fields`, not copied.
+            guard let domain = fields.domain.take(), !domain.isEmpty else { throw LedgerError(line: lineNo, reason: "no domain") }
             guard let state = fields.state else {
                 throw LedgerError(line: lineNo, reason: "state must be reserved or started")
             }
@@ -362,7 +363,7 @@ public enum LedgerCodec {
             case .invalid(let o): throw LedgerError(line: lineNo, reason: "owner '\(o)' is not pid:starttime")
             case .value(let p): owner = p
             }
-            guard case .some(.some(let items)) = fields.demand else {
+            guard case .some(.some(let items)) = fields.demand.take() else {
                 throw LedgerError(line: lineNo, reason: "demand is not size@nodes:pages;…")
             }
             for item in items {
@@ -384,7 +385,7 @@ public enum LedgerCodec {
                 }
                 grown = g
             }
-            ledger.entries.append(LedgerEntry(domain: domain, uuid: fields.uuid, state: state, operation: fields.op ?? "prepare",
+            ledger.entries.append(LedgerEntry(domain: domain, uuid: fields.uuid.take(), state: state, operation: fields.op.take() ?? "prepare",
                                               since: since, owner: owner, items: items, grown: grown))
         }
         if !sawHeader && !text.isEmpty { throw LedgerError(line: 1, reason: "no 'hugepage-guard ledger v1' header") }
@@ -435,16 +436,30 @@ public enum LedgerCodec {
         return true
     }
 
-    /// Demand texts (`2048@0-3:4`) already parsed in this file, with their items.
+    /// Demand texts (`2048@0-3:4`) already parsed in this file, with their items. The texts
+    /// are kept end to end in one buffer, and the last one found is tried first.
     private struct DemandCache {
-        private var seen: [(text: [UInt8], items: [DemandItem]?)] = []
+        private var texts: [UInt8] = []
+        private var seen: [(text: Range<Int>, items: [DemandItem]?)] = []
+        private var last = 0
 
         mutating func items(_ text: UnsafeBufferPointer<UInt8>) -> [DemandItem]? {
             if text.count == 1 && text[0] == UInt8(ascii: "-") { return [] }
-            if let hit = seen.first(where: { $0.text.withUnsafeBufferPointer { LedgerCodec.sameBytes($0, text) } }) { return hit.items }
+            let hit = texts.withUnsafeBufferPointer { known -> Int? in
+                func isSeen(_ k: Int) -> Bool { LedgerCodec.sameBytes(UnsafeBufferPointer(rebasing: known[seen[k].text]), text) }
+                if last < seen.count, isSeen(last) { return last }
+                return seen.indices.first(where: isSeen)
+            }
+            if let hit {
+                last = hit
+                return seen[hit].items
+            }
             let items = LedgerCodec.decode(items: text)
             // A bounded cache: a file of all-different demands parses each one, as before.
-            if seen.count < 64 { seen.append((Array(text), items)) }
+            if seen.count < 64 {
+                seen.append((texts.count..<texts.count + text.count, items))
+                texts.append(contentsOf: text)
+            }
             return items
         }
     }
