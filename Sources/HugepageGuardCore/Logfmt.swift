@@ -126,7 +126,7 @@ public enum Logfmt {
                 value.withUnsafeBufferPointer { visit(key, $0) }
             } else {
                 let start = i
-                while i < b.count, b[i] != space { i += 1 }
+                i = b.firstIndex(of: space, or: space, from: i)
                 visit(key, UnsafeBufferPointer(rebasing: b[start..<i]))
             }
             guard i == b.count || b[i] == space else { return false }
