@@ -385,8 +385,9 @@ public enum LedgerCodec {
                 }
                 grown = g
             }
-            ledger.entries.append(LedgerEntry(domain: domain, uuid: fields.uuid.take(), state: state, operation: fields.op.take() ?? "prepare",
-                                              since: since, owner: owner, items: items, grown: grown))
+            let entry = LedgerEntry(domain: domain, uuid: fields.uuid.take(), state: state, operation: fields.op.take() ?? "prepare",
+                                    since: since, owner: owner, items: items, grown: grown)
+            ledger.entries.append(consume entry)
         }
         if !sawHeader && !text.isEmpty { throw LedgerError(line: 1, reason: "no 'hugepage-guard ledger v1' header") }
         return ledger
@@ -436,30 +437,30 @@ public enum LedgerCodec {
         return true
     }
 
-    /// Demand texts (`2048@0-3:4`) already parsed in this file, with their items. The texts
-    /// are kept end to end in one buffer, and the last one found is tried first.
+    /// Demand texts (`2048@0-3:4`) already parsed in this file, with their items: 64 slots
+    /// found by a hash of the text, the texts kept end to end in one buffer. A text whose slot
+    /// is taken by another is parsed each time, as are all texts after the first 64.
     private struct DemandCache {
+        private static let slotCount = 64
+        /// A slot with an empty range is free (the empty text is never looked up).
+        private struct Slot { var text: Range<Int> = 0..<0; var items: [DemandItem]? }
         private var texts: [UInt8] = []
-        private var seen: [(text: Range<Int>, items: [DemandItem]?)] = []
-        private var last = 0
+        private var slots = [Slot](repeating: Slot(), count: DemandCache.slotCount)
 
         mutating func items(_ text: UnsafeBufferPointer<UInt8>) -> [DemandItem]? {
             if text.count == 1 && text[0] == UInt8(ascii: "-") { return [] }
-            let hit = texts.withUnsafeBufferPointer { known -> Int? in
-                func isSeen(_ k: Int) -> Bool { LedgerCodec.sameBytes(UnsafeBufferPointer(rebasing: known[seen[k].text]), text) }
-                if last < seen.count, isSeen(last) { return last }
-                return seen.indices.first(where: isSeen)
-            }
-            if let hit {
-                last = hit
-                return seen[hit].items
+            guard !text.isEmpty else { return LedgerCodec.decode(items: text) }
+            var hash: UInt32 = 2_166_136_261  // FNV-1a
+            for b in text { hash = (hash ^ UInt32(b)) &* 16_777_619 }
+            let slot = Int(hash % UInt32(Self.slotCount))
+            if !slots[slot].text.isEmpty {
+                let known = slots[slot].text
+                let same = texts.withUnsafeBufferPointer { LedgerCodec.sameBytes(UnsafeBufferPointer(rebasing: $0[known]), text) }
+                return same ? slots[slot].items : LedgerCodec.decode(items: text)
             }
             let items = LedgerCodec.decode(items: text)
-            // A bounded cache: a file of all-different demands parses each one, as before.
-            if seen.count < 64 {
-                seen.append((texts.count..<texts.count + text.count, items))
-                texts.append(contentsOf: text)
-            }
+            slots[slot] = Slot(text: texts.count..<texts.count + text.count, items: items)
+            texts.append(contentsOf: text)
             return items
         }
     }
