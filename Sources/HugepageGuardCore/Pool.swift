@@ -1,3 +1,5 @@
+import Glibc
+
 /// Per-node counters from `/sys/devices/system/node/nodeN/hugepages/hugepages-<K>kB/`.
 public struct NodeCounts: Equatable, Sendable {
     public var nr: UInt64, free: UInt64, surplus: UInt64
@@ -99,12 +101,14 @@ public enum PoolText {
     public static func defaultHugepageSize(meminfo: String) -> UInt64? {
         var text = meminfo
         return text.withUTF8 { b -> UInt64? in
-            let key = "Hugepagesize:".utf8
+            let key: StaticString = "Hugepagesize:"
+            let keyBytes = UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount)
             var lineStart = 0
             while lineStart < b.count {
                 let lineEnd = b.firstIndex(of: UInt8(ascii: "\n"), or: UInt8(ascii: "\n"), from: lineStart)
                 let line = UnsafeBufferPointer(rebasing: b[lineStart..<lineEnd])
-                if line.starts(with: key) {
+                if line.count >= keyBytes.count, line[0] == UInt8(ascii: "H"),
+                   memcmp(line.baseAddress!, keyBytes.baseAddress!, keyBytes.count) == 0 {
                     let fields = line.split(separator: UInt8(ascii: " "))
                     if fields.count >= 2 { return UInt64(String(decoding: fields[1], as: UTF8.self)) }
                 }

@@ -46,7 +46,6 @@ public struct SysfsPoolReader: Sendable {
                                 free: try global.counter("free_hugepages"),
                                 resv: try global.counter("resv_hugepages"),
                                 surplus: try global.counter("surplus_hugepages"))
-            pool.nodes.reserveCapacity(nodeDirs.count)
             for (name, node) in nodeDirs {
                 if nodeRootFD >= 0 {
                     // One open per node: the counter by its path below the node root.
