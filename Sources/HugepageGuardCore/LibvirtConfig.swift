@@ -1,3 +1,5 @@
+import Glibc
+
 /// What libvirt's own files say about how it will start a domain: `/etc/libvirt/qemu.conf`
 /// and its QEMU capabilities cache. Pure parsers; the host layer reads the files.
 
@@ -124,7 +126,13 @@ private struct ConfParser {
             skipBlanksAndEOL()
             guard i < bytes.count else { break }
             if cur == UInt8(ascii: "#") {
+                // A run of whole-line comments (most of the file as shipped), a line at a time.
                 skipToEOL()
+                while eolOther == 0x0A, i + 1 < bytes.count, bytes[i] == 0x0A, bytes[i + 1] == UInt8(ascii: "#") {
+                    line += 1
+                    i += 1
+                    skipToEOL()
+                }
             } else {
                 let name = try self.name()
                 skipBlanks()
@@ -386,12 +394,21 @@ public struct MountEntry: Equatable, Sendable {
 
     /// The deepest mount that holds `path`.
     public static func holding(_ path: String, in mounts: [MountEntry]) -> MountEntry? {
-        var best: MountEntry?
-        for m in mounts {
-            let prefix = m.path.hasSuffix("/") ? m.path : m.path + "/"
-            guard path == m.path || path.hasPrefix(prefix) else { continue }
-            if m.path.count >= (best?.path.count ?? 0) { best = m }
+        // On bytes, without a String per mount: the hook asks on every decision.
+        var path = path
+        return path.withUTF8 { p -> MountEntry? in
+            var best: (index: Int, length: Int)?
+            for n in mounts.indices {
+                var mountPath = mounts[n].path
+                let holds = mountPath.withUTF8 { m -> Bool in
+                    guard p.count >= m.count, m.isEmpty || memcmp(p.baseAddress!, m.baseAddress!, m.count) == 0 else { return false }
+                    // `path` is the mount point itself, or below it: the next byte is a slash
+                    // (or the mount point ends in one, as "/" does).
+                    return p.count == m.count || m.last == UInt8(ascii: "/") || p[m.count] == UInt8(ascii: "/")
+                }
+                if holds, mountPath.utf8.count >= (best?.length ?? 0) { best = (n, mountPath.utf8.count) }
+            }
+            return best.map { mounts[$0.index] }
         }
-        return best
     }
 }

@@ -155,8 +155,19 @@ public struct LibvirtHostReader: Sendable {
         if cgroups.isEmpty { return nil }
         if cgroups.contains(where: { $0.fsType == "cgroup" && $0.options.contains("cpuset") }) { return true }
         for m in cgroups where m.fsType == "cgroup2" {
-            let text = (try? Self.readBounded(environment.host(m.path + "/cgroup.controllers"))) ?? nil
-            if let text, text.split(whereSeparator: { $0 == " " || $0 == "\n" }).contains("cpuset") { return true }
+            let bytes = (try? Self.readBytes(environment.host(m.path + "/cgroup.controllers"))) ?? nil
+            if let bytes, Self.listsWord("cpuset", bytes) { return true }
+        }
+        return false
+    }
+
+    /// Whether `word` is one of the words (separated by spaces and newlines) in `bytes`.
+    static func listsWord(_ word: StaticString, _ bytes: [UInt8]) -> Bool {
+        let w = UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount)
+        var start = 0
+        for i in 0...bytes.count where i == bytes.count || bytes[i] == UInt8(ascii: " ") || bytes[i] == UInt8(ascii: "\n") {
+            if i - start == w.count, bytes[start..<i].elementsEqual(w) { return true }
+            start = i + 1
         }
         return false
     }

@@ -204,6 +204,17 @@ final class LibvirtHostTests: XCTestCase {
         XCTAssertEqual(report(decide(loose))?.decision.verdict, .admit)
     }
 
+    func testCgroupControllers_cpusetIsAWholeWord() {
+        func lists(_ text: String) -> Bool { LibvirtHostReader.listsWord("cpuset", Array(text.utf8)) }
+        XCTAssertTrue(lists("cpuset cpu io memory pids\n"))
+        XCTAssertTrue(lists("cpu io cpuset"))
+        XCTAssertTrue(lists("cpuset"))
+        XCTAssertFalse(lists("cpu io memory pids\n"))
+        XCTAssertFalse(lists("cpusets cpu"))
+        XCTAssertFalse(lists("xcpuset\n"))
+        XCTAssertFalse(lists(""))
+    }
+
     func testEightNodes_cgroupV2WithoutCpuset_strictMemnodeStillBinds() throws {
         try host("eight-nodes-2m-1g")
         try appendMount("cgroup2 /sys/fs/cgroup cgroup2 rw 0 0")
