@@ -168,6 +168,7 @@ public struct Ledger: Equatable, Sendable {
     /// Pages promised to other in-flight starts, which the kernel's free count doesn't show yet.
     public func inFlight(excluding id: DomainIdentity?) -> [DemandItem] {
         var items: [DemandItem] = []
+        items.reserveCapacity(entries.count)
         // By index: the entries are looked at, not copied.
         for i in entries.indices where entries[i].state == .reserved {
             if let id, id.isSame(name: entries[i].domain, uuid: entries[i].uuid) { continue }

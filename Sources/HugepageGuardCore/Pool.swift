@@ -41,7 +41,7 @@ public struct HugepagePool: Equatable, Sendable {
     /// host): libvirt's side of the host is worked out from the same reading.
     public var mountTable: [MountEntry]?
     /// false when only free pages were read per node (SysfsPoolReader's `.freeOnly`): the
-    /// nodes' nr and surplus are then 0, not the kernel's.
+    /// nodes' nr and surplus, and each size's surplus, are then 0, not the kernel's.
     public var nodeTotalsRead = true
 
     public init(sizes: [UInt64: PagePool], mounts: [HugetlbfsMount] = [], kernelDefaultKiB: UInt64? = nil) {

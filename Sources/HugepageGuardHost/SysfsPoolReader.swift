@@ -12,8 +12,9 @@ public struct SysfsPoolReader: Sendable {
         /// nr, free and surplus of every node.
         case all
         /// Only free pages per node, which is all a decision that fits needs: a third of the
-        /// files. The pool says so (`nodeTotalsRead` false) and its nodes' nr and surplus are 0;
-        /// whoever needs them (a refusal's advice, growth) reads the pool again with `.all`.
+        /// files. The pool says so (`nodeTotalsRead` false) and its nodes' nr and surplus, and
+        /// each size's surplus (which no decision reads), are 0; whoever needs them (a
+        /// refusal's advice, growth, the agent) reads the pool again with `.all`.
         case freeOnly
     }
 
@@ -45,7 +46,8 @@ public struct SysfsPoolReader: Sendable {
                                 nr: try global.counter("nr_hugepages"),
                                 free: try global.counter("free_hugepages"),
                                 resv: try global.counter("resv_hugepages"),
-                                surplus: try global.counter("surplus_hugepages"))
+                                surplus: nodes == .all ? try global.counter("surplus_hugepages") : 0,
+                                nodes: [Int: NodeCounts](minimumCapacity: nodeDirs.count))
             for (name, node) in nodeDirs {
                 if nodeRootFD >= 0 {
                     // One open per node: the counter by its path below the node root.

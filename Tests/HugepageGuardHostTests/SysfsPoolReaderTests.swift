@@ -1,3 +1,4 @@
+import Foundation
 import HugepageGuardCore
 @testable import HugepageGuardHost
 import XCTest
@@ -20,16 +21,23 @@ final class SysfsPoolReaderTests: XCTestCase {
     }
 
     func testFreeOnly_readsEveryNodesFreePages_andSaysItSkippedTheTotals() throws {
-        let root = fixtureRoot("eight-nodes-2m-1g")
+        let root = try copyOfFixture("eight-nodes-2m-1g", in: try temporaryDirectory(self))
+        // Overcommitted pages, so that a surplus read and one skipped differ.
+        for dir in ["/sys/kernel/mm/hugepages/hugepages-2048kB", "/sys/devices/system/node/node0/hugepages/hugepages-2048kB"] {
+            try "3\n".write(toFile: root + dir + "/surplus_hugepages", atomically: true, encoding: .utf8)
+        }
         let environment = GuardEnvironment(sysfsRoot: root)
         let all = try SysfsPoolReader(environment: environment).read()
         let light = try SysfsPoolReader(environment: environment).read(nodes: .freeOnly)
         XCTAssertTrue(all.nodeTotalsRead)
         XCTAssertFalse(light.nodeTotalsRead)
+        XCTAssertEqual(all.sizes[2048]?.surplus, 3)
+        XCTAssertEqual(all.sizes[2048]?.nodes[0]?.surplus, 3)
         XCTAssertEqual(light.sizes.keys.sorted(), all.sizes.keys.sorted())
         for (size, pool) in all.sizes {
             let l = try XCTUnwrap(light.sizes[size])
-            XCTAssertEqual([l.nr, l.free, l.resv, l.surplus], [pool.nr, pool.free, pool.resv, pool.surplus], "global counters of \(size)")
+            XCTAssertEqual([l.nr, l.free, l.resv], [pool.nr, pool.free, pool.resv], "global counters of \(size)")
+            XCTAssertEqual(l.surplus, 0, "no decision reads a size's surplus: not read")
             XCTAssertEqual(l.nodes.mapValues(\.free), pool.nodes.mapValues(\.free), "free pages per node of \(size)")
             XCTAssertTrue(l.nodes.values.allSatisfy { $0.nr == 0 && $0.surplus == 0 })
         }
