@@ -1,0 +1,42 @@
+@testable import HugepageGuardCore
+import XCTest
+
+/// The digest of a capabilities cache file: read back exactly, and only for the file it names.
+final class CapabilitiesDigestTests: XCTestCase {
+    private let caps = QemuCapabilities(emulator: "/opt/qemu 8/bin/qemu-system-x86_64", machines: [
+        MachineCapability(virtType: "kvm", name: "pc-i440fx-7.2", alias: "pc", numaMemSupported: false),
+        MachineCapability(virtType: "tcg", name: "pc-i440fx-2.12", numaMemSupported: true),
+        MachineCapability(virtType: "kvm", name: "odd \"name\"=x", alias: "a b", numaMemSupported: true),
+    ])
+    private let source = "926803a9.xml 64768:1234 209199 1764354720.123456789 1764354720.5"
+
+    func testRoundTrip_withQuotedValuesAndAMissingAlias() {
+        let text = CapabilitiesDigest.encode(caps, source: source)
+        XCTAssertTrue(text.hasPrefix(CapabilitiesDigest.header + "\n"), text)
+        XCTAssertEqual(CapabilitiesDigest.decode(text, source: source), caps)
+        let empty = QemuCapabilities(emulator: "/usr/bin/qemu-system-x86_64", machines: [])
+        XCTAssertEqual(CapabilitiesDigest.decode(CapabilitiesDigest.encode(empty, source: source), source: source), empty)
+    }
+
+    func testADigestOfAnotherFileOrVersion_isNotUsed() {
+        let text = CapabilitiesDigest.encode(caps, source: source)
+        XCTAssertNil(CapabilitiesDigest.decode(text, source: source.replacingOccurrences(of: "209199", with: "209200")))
+        XCTAssertNil(CapabilitiesDigest.decode(text, source: ""))
+    }
+
+    func testTextThatIsNotADigestAsWritten_isNotUsed() {
+        let text = CapabilitiesDigest.encode(caps, source: source)
+        let broken = [
+            "",
+            String(text.dropLast()),  // cut short: no final newline
+            text.replacingOccurrences(of: "# hugepage-guard", with: "# other"),
+            text.replacingOccurrences(of: "numa_mem=no", with: "numa_mem=maybe"),
+            text.replacingOccurrences(of: "numa_mem=no", with: "numa=no"),
+            text.replacingOccurrences(of: "type=tcg ", with: ""),
+            text.replacingOccurrences(of: "alias=pc", with: "alias=pc alias=q35"),
+            text + "name=\"unclosed\n",
+            text.replacingOccurrences(of: "emulator=", with: "emulator_path="),
+        ]
+        for t in broken { XCTAssertNil(CapabilitiesDigest.decode(t, source: source), t) }
+    }
+}
