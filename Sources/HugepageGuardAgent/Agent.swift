@@ -216,7 +216,8 @@ public final class Agent: @unchecked Sendable {
         guard let s = session else { return }
         var demand: [DemandItem]?
         let pool = try? SysfsPoolReader(environment: options.environment).read()
-        let context = LibvirtHostReader(environment: options.environment).context(pool: pool ?? HugepagePool(sizes: [:]))
+        let context = LibvirtHostReader(environment: options.environment, digestDirectory: options.environment.stateDir(config: options.config))
+            .context(pool: pool ?? HugepagePool(sizes: [:]))
         let stopped: Bool
         if case let .lifecycle(event, _) = e.kind {
             stopped = [LifecycleEvent.stopped, .undefined, .crashed].contains(LifecycleEvent(rawValue: event))
@@ -244,7 +245,7 @@ public final class Agent: @unchecked Sendable {
         let started = ContinuousClock.now
         let store = LedgerStore(directory: options.environment.stateDir(config: options.config))
         do {
-            let state = try HostScan.scan(s.connection, environment: options.environment) { name, error in
+            let state = try HostScan.scan(s.connection, environment: options.environment, digestDirectory: store.directory) { name, error in
                 self.logger.log(AgentLogLine(.warning, .unparsableDomainXML, [("domain", name), ("error", error)],
                                              message: "cannot read this VM's hugepage demand; counting it as zero"))
             }

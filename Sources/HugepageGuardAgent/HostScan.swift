@@ -29,14 +29,17 @@ public enum HostScanError: Error, CustomStringConvertible {
 public enum HostScan {
     /// The pool, then the running domains (through the pool's page-size context), then
     /// libvirt's hugetlbfs files.
-    public static func scan(_ conn: Connection, environment: GuardEnvironment,
+    /// `digestDirectory` is the state directory, where the digests of libvirt's capabilities
+    /// cache are kept (LibvirtHostReader).
+    public static func scan(_ conn: Connection, environment: GuardEnvironment, digestDirectory: String? = nil,
                             unparsable: (String, String) -> Void = { _, _ in }) throws(HostScanError) -> HostState {
         let pool: HugepagePool
         do { pool = try SysfsPoolReader(environment: environment).read() } catch { throw .pool(error) }
         let listedAt = BootClock.now()
         let running: [RunningDomain]
         do {
-            running = try runningDomains(conn, context: LibvirtHostReader(environment: environment).context(pool: pool),
+            running = try runningDomains(conn, context: LibvirtHostReader(environment: environment, digestDirectory: digestDirectory)
+                                                        .context(pool: pool),
                                          environment: environment, unparsable: unparsable)
         } catch { throw .libvirt(error) }
         return HostState(pool: pool, running: running, files: libvirtHugetlbfsFiles(mounts: pool.mounts, environment: environment),

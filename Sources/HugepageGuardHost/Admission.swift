@@ -55,7 +55,7 @@ public struct Admission: Sendable {
                 notes.append(LogLine(.warning, .ledgerError, [("error", "\(error)")], message: "ignoring the reservation ledger"))
                 ledger = Ledger()
             }
-            let outcome = evaluate(spec, config: config, operation: operation, inFlight: ledger.inFlight(excluding: identity), notes: notes)
+            let outcome = evaluate(spec, config: config, stateDir: store.directory, operation: operation, inFlight: ledger.inFlight(excluding: identity), notes: notes)
             // What growth would do, planned without writing anything.
             guard case let .decided(s, report, notes) = outcome, mayGrow(s, report, config) else { return outcome }
             return .decided(s, PoolGrowth(environment: environment, stateDir: store.directory, writer: poolWriter)
@@ -82,10 +82,10 @@ public struct Admission: Sendable {
                 // Free pages per node are all a start that fits needs. One that doesn't is
                 // decided again on every counter: its refusal names each node's nr, and growth
                 // plans from them.
-                var outcome = evaluate(spec, config: config, operation: operation, inFlight: inFlight, notes: notes,
+                var outcome = evaluate(spec, config: config, stateDir: store.directory, operation: operation, inFlight: inFlight, notes: notes,
                                        nodes: .freeOnly)
                 if case let .decided(_, report, _) = outcome, !report.decision.fits {
-                    outcome = evaluate(spec, config: config, operation: operation, inFlight: inFlight, notes: notes)
+                    outcome = evaluate(spec, config: config, stateDir: store.directory, operation: operation, inFlight: inFlight, notes: notes)
                 }
                 // Growth happens under the same lock, so parallel starts never grow twice for one
                 // shortfall, and the decision after it reads the grown pool anew.
@@ -93,7 +93,7 @@ public struct Admission: Sendable {
                 if case let .decided(s, report, notes) = outcome, mayGrow(s, report, config) {
                     let growth = PoolGrowth(environment: environment, stateDir: store.directory, writer: poolWriter)
                     let result = growth.grow(report: report, config: config) { () -> DecisionReport? in
-                        let again = evaluate(spec, config: config, operation: operation,
+                        let again = evaluate(spec, config: config, stateDir: store.directory, operation: operation,
                                              inFlight: ledger.inFlight(excluding: identity), notes: [])
                         guard case let .decided(_, r, _) = again else { return nil }
                         return r
@@ -127,14 +127,16 @@ public struct Admission: Sendable {
     }
 
     /// Reads the pool and decides against it.
-    private func evaluate(_ spec: DomainSpec, config: GuardConfig, operation: String, inFlight: [DemandItem],
+    /// `stateDir` holds the digests of libvirt's capabilities cache (LibvirtHostReader).
+    private func evaluate(_ spec: DomainSpec, config: GuardConfig, stateDir: String, operation: String, inFlight: [DemandItem],
                           notes: [LogLine], nodes: SysfsPoolReader.NodeCounters = .all) -> Outcome {
         let kernelPool: HugepagePool
         do { kernelPool = try SysfsPoolReader(environment: environment).read(nodes: nodes) } catch {
             return .failed(message: "cannot read the hugepage pool: \(error)")
         }
         // libvirt's side of the host: qemu.conf, its capabilities cache, the mounts it knows.
-        let libvirt = LibvirtHostReader(environment: environment).read(pool: kernelPool, capabilities: .needed(by: spec))
+        let libvirt = LibvirtHostReader(environment: environment, digestDirectory: stateDir)
+            .read(pool: kernelPool, capabilities: .needed(by: spec))
         let pool = libvirt.restrict(kernelPool)
         var demand = DomainDemand(spec: spec, context: libvirt.context(basePageKiB: GuardEnvironment.basePageKiB, pool: kernelPool))
         demand.assumptions += libvirt.notes

@@ -8,7 +8,12 @@ import HugepageGuardCore
 /// tree stands in for a whole host.
 public struct LibvirtHostReader: Sendable {
     public var environment: GuardEnvironment
-    public init(environment: GuardEnvironment) { self.environment = environment }
+    /// The state directory, where a digest of each capabilities cache file read is kept
+    /// (`CapabilitiesDigest`); nil: every file is parsed whole each time.
+    public var digestDirectory: String?
+    public init(environment: GuardEnvironment, digestDirectory: String? = nil) {
+        self.environment = environment; self.digestDirectory = digestDirectory
+    }
 
     public static let qemuConfPath = "/etc/libvirt/qemu.conf"
     public static let capabilitiesDir = "/var/cache/libvirt/qemu/capabilities"
@@ -118,11 +123,11 @@ public struct LibvirtHostReader: Sendable {
         case .emulator(let path?): names = [SHA256.hex(Array(path.utf8)) + ".xml"]
         }
         if let names {
+            // The digests live in the state directory, which must be safe to write as root.
+            let digests = digestDirectory.flatMap { try? StateDirectory.open($0, create: false) }
             var parsed: [QemuCapabilities] = []
             for name in names where name.hasSuffix(".xml") {
-                if let bytes = (try? Self.readBytes(dir + "/" + name)) ?? nil, let caps = QemuCapabilities.parse(bytes: bytes) {
-                    parsed.append(caps)
-                }
+                if let caps = self.capabilities(dir: dir, name: name, digests: digests) { parsed.append(caps) }
             }
             capabilities = parsed.isEmpty ? nil : parsed
         }
@@ -130,6 +135,34 @@ public struct LibvirtHostReader: Sendable {
         return Facts(qemuConf: conf, hugetlbfs: hugetlbfs, capabilities: capabilities, memoryBackingDirPageKiB: backing,
                      cpusetUsable: cpusetUsable(conf: conf, mounts: mounts), notes: notes)
     }
+
+    /// One capabilities cache file: from its digest when that names the file as it is now,
+    /// else parsed whole (some 200 KiB of XML, tens of milliseconds), and the digest written
+    /// for the next decision. The identity and the text come from one open descriptor, so a
+    /// digest never pairs one version's identity with another's machines. A digest that
+    /// can't be written (no state directory yet, a full disk) only means parsing again.
+    func capabilities(dir: String, name: String, digests: DirectoryHandle?) -> QemuCapabilities? {
+        let path = dir + "/" + name
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, FileKind(st.st_mode) == .regular else { return nil }
+        let source = "\(name) \(st.st_dev):\(st.st_ino) \(st.st_size) \(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec) "
+            + "\(st.st_ctim.tv_sec).\(st.st_ctim.tv_nsec)"
+        let digestName = Self.digestPrefix + name.dropLast(4)
+        if let digests, let text = (try? digests.read(digestName, limit: Self.maxFileBytes)) ?? nil,
+           let caps = CapabilitiesDigest.decode(text, source: source) {
+            return caps
+        }
+        guard let bytes = try? FileSystem.readAll(fd: fd, path: path, limit: Self.maxFileBytes, expectedSize: Int(clamping: st.st_size)),
+              let caps = QemuCapabilities.parse(bytes: bytes) else { return nil }
+        try? digests?.writeAtomically(name: digestName, bytes: Array(CapabilitiesDigest.encode(caps, source: source).utf8), mode: 0o600)
+        return caps
+    }
+
+    /// Digests are named after their cache file: `qemu-caps.<sha256 of the emulator's path>`.
+    static let digestPrefix = "qemu-caps."
 
     /// When the running libvirtd started, in seconds since the epoch: it writes its pid file
     /// when it starts (`virPidFileAcquirePath`). nil when there is none.

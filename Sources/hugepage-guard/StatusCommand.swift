@@ -28,7 +28,7 @@ struct StatusCommand: ParsableCommand {
         do {
             let conn = try Connection.openReadOnly(connect)
             defer { conn.close() }
-            state = try HostScan.scan(conn, environment: environment)
+            state = try HostScan.scan(conn, environment: environment, digestDirectory: environment.stateDir(config: config))
         } catch let error as HostScanError {
             if case .pool = error { throw BadInput("hugepage-guard status: \(error)") }
             StandardStream.error("hugepage-guard status: \(error) (from \(connect))\n")

@@ -168,6 +168,44 @@ final class LibvirtHostTests: XCTestCase {
         XCTAssertFalse(known.logLine.text.contains("assumed"), known.logLine.text)
     }
 
+    func testCapabilitiesDigest_isKeptInTheStateDirectory_andUsedOnlyForTheFileAsItIs() throws {
+        try host("one-node-2m")
+        let caps = try String(contentsOfFile: fixtureRoot("one-node-2m") + "/../../libvirt/qemu-caps-x86_64.xml", encoding: .utf8)
+        let name = "926803a9278e445ec919c2b6cbd8c1c449c75b26dcb1686b774314180376c725"
+        let cacheFile = root + "/var/cache/libvirt/qemu/capabilities/" + name + ".xml"
+        try put(caps, at: "/var/cache/libvirt/qemu/capabilities/" + name + ".xml")
+        let state = dir + "/state"
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let digest = state + "/qemu-caps." + name
+        let pool = try SysfsPoolReader(environment: environment).read()
+        func numaMem(_ machine: String) -> Bool? {
+            LibvirtHostReader(environment: environment, digestDirectory: state)
+                .read(pool: pool, capabilities: .emulator("/usr/bin/qemu-system-x86_64"))
+                .capabilities?.first?.machines.first { $0.name == machine }?.numaMemSupported
+        }
+        // The first reading parses the file and leaves its digest.
+        XCTAssertEqual(numaMem("pc-i440fx-5.0"), true)
+        let written = try String(contentsOfFile: digest, encoding: .utf8)
+        XCTAssertTrue(written.contains("name=pc-i440fx-5.0 numa_mem=yes"), written)
+        // The next reads the digest, not the file: a digest changed by hand shows.
+        try write(written.replacingOccurrences(of: "name=pc-i440fx-5.0 numa_mem=yes", with: "name=pc-i440fx-5.0 numa_mem=no"), to: digest)
+        XCTAssertEqual(numaMem("pc-i440fx-5.0"), false)
+        // libvirt replaces the file when it probes QEMU again: the digest names the old one and
+        // is not used; the file is parsed and the digest rewritten.
+        try write(caps, to: cacheFile + ".new")
+        XCTAssertEqual(rename(cacheFile + ".new", cacheFile), 0)
+        XCTAssertEqual(numaMem("pc-i440fx-5.0"), true)
+        XCTAssertEqual(try String(contentsOfFile: digest, encoding: .utf8).contains("name=pc-i440fx-5.0 numa_mem=yes"), true)
+        // A digest that is a symbolic link is never followed: the file is parsed instead.
+        try FileManager.default.removeItem(atPath: digest)
+        try write(written.replacingOccurrences(of: "numa_mem=yes", with: "numa_mem=no"), to: dir + "/planted")
+        try FileManager.default.createSymbolicLink(atPath: digest, withDestinationPath: dir + "/planted")
+        XCTAssertEqual(numaMem("pc-i440fx-5.0"), true)
+        // Without a state directory, every reading parses the file.
+        XCTAssertEqual(LibvirtHostReader(environment: environment).read(pool: pool, capabilities: .emulator("/usr/bin/qemu-system-x86_64"))
+                        .capabilities?.first?.machines.first { $0.name == "pc-i440fx-5.0" }?.numaMemSupported, true)
+    }
+
     // MARK: class 4: confinement on 2- and 8-node hosts
 
     func testTwoNodes_restrictiveConfines_onlyWhereLibvirtCanUseCpuset() throws {
