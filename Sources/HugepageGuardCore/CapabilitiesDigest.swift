@@ -1,3 +1,5 @@
+import Glibc
+
 /// What the guard keeps from one of libvirt's QEMU capabilities cache files: the emulator and
 /// its machine types, a few kilobytes of text in place of some 200 KiB of XML. Each digest
 /// names the cache file it was read from, as the file's identity (device, inode, size,
@@ -25,35 +27,90 @@ public enum CapabilitiesDigest {
 
     /// The capabilities in `text`, when it is a digest of the file `source` names; nil for a
     /// digest of another file or of an earlier version of it, and for any text that is not
-    /// a digest as `encode` writes it.
-    public static func decode(_ text: String, source: String) -> QemuCapabilities? {
-        var lines = text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
-        guard lines.last?.isEmpty == true else { return nil }  // written whole, ending in a newline
-        lines.removeLast()
-        guard lines.count >= 3, String(Substring(lines[0])) == header,
-              let sourceLine = Logfmt.parse(Substring(lines[1])), sourceLine.count == 1,
-              sourceLine[0].0 == "source", sourceLine[0].1 == source,
-              let emulatorLine = Logfmt.parse(Substring(lines[2])), emulatorLine.count == 1,
-              emulatorLine[0].0 == "emulator", !emulatorLine[0].1.isEmpty else { return nil }
+    /// a digest as `encode` writes it. With `machine`, only the machine types of that name or
+    /// alias are kept (what one domain needs): every line is still checked, but only those
+    /// become values.
+    public static func decode(_ text: String, source: String, machine: String? = nil) -> QemuCapabilities? {
+        var text = text
+        return text.withUTF8 { decode(bytes: $0, source: source, machine: machine) }
+    }
+
+    static func decode(bytes b: UnsafeBufferPointer<UInt8>, source: String, machine: String?) -> QemuCapabilities? {
+        // Written whole, ending in a newline.
+        guard let last = b.last, last == UInt8(ascii: "\n") else { return nil }
+        let wanted = machine.map { Array($0.utf8) }
+        var lineStart = 0, lineNo = 0
+        var emulator: String?
         var machines: [MachineCapability] = []
-        machines.reserveCapacity(lines.count - 3)
-        for line in lines.dropFirst(3) {
-            guard let fields = Logfmt.parse(Substring(line)) else { return nil }
-            var type: String?, name: String?, alias: String?, numa: Bool?
-            for (key, value) in fields {
-                switch key {
-                case "type" where type == nil: type = value
-                case "name" where name == nil: name = value
-                case "alias" where alias == nil: alias = value
-                case "numa_mem" where numa == nil:
-                    guard value == "yes" || value == "no" else { return nil }
-                    numa = value == "yes"
-                default: return nil
-                }
+        while lineStart < b.count {
+            let lineEnd = b.firstIndex(of: UInt8(ascii: "\n"), or: UInt8(ascii: "\n"), from: lineStart)
+            defer { lineStart = lineEnd + 1 }
+            lineNo += 1
+            let line = UnsafeBufferPointer(rebasing: b[lineStart..<lineEnd])
+            switch lineNo {
+            case 1:
+                guard String(decoding: line, as: UTF8.self) == header else { return nil }
+            case 2:
+                guard let fields = Logfmt.parse(bytes: line), fields.count == 1, fields[0].0 == "source", fields[0].1 == source else { return nil }
+            case 3:
+                guard let fields = Logfmt.parse(bytes: line), fields.count == 1, fields[0].0 == "emulator", !fields[0].1.isEmpty else { return nil }
+                emulator = fields[0].1
+            default:
+                guard let m = machineLine(line, wanted: wanted) else { return nil }
+                if let m = m { machines.append(m) }
             }
-            guard let type, let name, let numa else { return nil }
-            machines.append(MachineCapability(virtType: type, name: name, alias: alias, numaMemSupported: numa))
         }
-        return QemuCapabilities(emulator: emulatorLine[0].1, machines: machines)
+        guard let emulator else { return nil }
+        return QemuCapabilities(emulator: emulator, machines: machines)
+    }
+
+    /// One `type= name= [alias=] numa_mem=` line: nil when it is not one; .some(nil) when it
+    /// is, but names another machine than `wanted` (nil: every machine is wanted).
+    private static func machineLine(_ line: UnsafeBufferPointer<UInt8>, wanted: [UInt8]?) -> MachineCapability?? {
+        // The keys and the numa_mem value are checked on bytes; Strings are made only for a
+        // machine that is wanted.
+        var fields = MachineFields(wanted: wanted)
+        guard Logfmt.scan(bytes: line, { fields.take($0, $1) }), fields.valid, fields.type, fields.name, fields.numa else { return nil }
+        guard fields.matches else { return .some(nil) }
+        guard let pairs = Logfmt.parse(bytes: line) else { return nil }
+        func value(_ k: String) -> String? { pairs.first { $0.0 == k }?.1 }
+        guard let type = value("type"), let name = value("name") else { return nil }
+        return .some(MachineCapability(virtType: type, name: name, alias: value("alias"), numaMemSupported: fields.numaYes))
+    }
+
+    /// What `machineLine` learns of a line's pairs, each key at most once.
+    private struct MachineFields {
+        let wanted: [UInt8]?
+        var type = false, name = false, alias = false, numa = false, numaYes = false, valid = true
+        var matches: Bool
+
+        init(wanted: [UInt8]?) { self.wanted = wanted; matches = wanted == nil }
+
+        mutating func take(_ key: UnsafeBufferPointer<UInt8>, _ value: UnsafeBufferPointer<UInt8>) {
+            func once(_ seen: inout Bool) { if seen { valid = false }; seen = true }
+            if Self.same(key, "name") {
+                once(&name)
+                if !matches, let wanted { matches = wanted.withUnsafeBufferPointer { Self.same(value, $0) } }
+            } else if Self.same(key, "alias") {
+                once(&alias)
+                if !matches, let wanted { matches = wanted.withUnsafeBufferPointer { Self.same(value, $0) } }
+            } else if Self.same(key, "type") {
+                once(&type)
+            } else if Self.same(key, "numa_mem") {
+                once(&numa)
+                numaYes = Self.same(value, "yes")
+                if !numaYes && !Self.same(value, "no") { valid = false }
+            } else {
+                valid = false
+            }
+        }
+
+        static func same(_ a: UnsafeBufferPointer<UInt8>, _ b: StaticString) -> Bool {
+            same(a, UnsafeBufferPointer(start: b.utf8Start, count: b.utf8CodeUnitCount))
+        }
+
+        static func same(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+            a.count == b.count && (a.isEmpty || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0)
+        }
     }
 }

@@ -4,7 +4,7 @@ extension Sequence where Element == String {
     /// first call in a process looks up the element type's conformances at run time (about
     /// 80,000 instructions). The hook is a new process for every decision, and its log line
     /// is built with this instead.
-    public func concatenated(separator: String) -> String {
+    @inlinable public func concatenated(separator: String) -> String {
         var text = ""
         var first = true
         for part in self {

@@ -51,11 +51,16 @@ public struct LibvirtHostReader: Sendable {
         case none
         /// Every file (for callers deciding for many domains).
         case all
-        /// Only the file libvirt keeps for this emulator: named after its path's SHA-256.
-        case emulator(String?)
+        /// Only the file libvirt keeps for this emulator (named after its path's SHA-256; every
+        /// file when nil), and in it only the machine type `machine` names (every one when nil).
+        case emulator(String?, machine: String? = nil)
 
-        /// The scope one domain needs.
-        public static func needed(by spec: DomainSpec) -> CapabilitiesScope { spec.cells.isEmpty ? .none : .emulator(spec.emulator) }
+        /// The scope one domain needs: none without guest NUMA, or without a machine type to
+        /// look up.
+        public static func needed(by spec: DomainSpec) -> CapabilitiesScope {
+            guard !spec.cells.isEmpty, let machine = spec.machine else { return .none }
+            return .emulator(spec.emulator, machine: machine)
+        }
     }
 
     /// The demand's context for every domain on this host, as the hook computes it: libvirt's
@@ -119,15 +124,17 @@ public struct LibvirtHostReader: Sendable {
         var names: [String]?
         switch scope {
         case .none: names = nil
-        case .all, .emulator(nil): names = FileSystem.list(dir)
-        case .emulator(let path?): names = [SHA256.hex(Array(path.utf8)) + ".xml"]
+        case .all, .emulator(nil, _): names = FileSystem.list(dir)
+        case .emulator(let path?, _): names = [SHA256.hex(Array(path.utf8)) + ".xml"]
         }
+        var machine: String?
+        if case let .emulator(_, m) = scope { machine = m }
         if let names {
             // The digests live in the state directory, which must be safe to write as root.
             let digests = digestDirectory.flatMap { try? StateDirectory.open($0, create: false) }
             var parsed: [QemuCapabilities] = []
             for name in names where name.hasSuffix(".xml") {
-                if let caps = self.capabilities(dir: dir, name: name, digests: digests) { parsed.append(caps) }
+                if let caps = self.capabilities(dir: dir, name: name, machine: machine, digests: digests) { parsed.append(caps) }
             }
             capabilities = parsed.isEmpty ? nil : parsed
         }
@@ -141,24 +148,27 @@ public struct LibvirtHostReader: Sendable {
     /// for the next decision. The identity and the text come from one open descriptor, so a
     /// digest never pairs one version's identity with another's machines. A digest that
     /// can't be written (no state directory yet, a full disk) only means parsing again.
-    func capabilities(dir: String, name: String, digests: DirectoryHandle?) -> QemuCapabilities? {
+    /// With `machine`, only that machine type is kept (QemuCapabilities.machines).
+    func capabilities(dir: String, name: String, machine: String?, digests: DirectoryHandle?) -> QemuCapabilities? {
         let path = dir + "/" + name
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0, FileKind(st.st_mode) == .regular else { return nil }
-        let source = "\(name) \(st.st_dev):\(st.st_ino) \(st.st_size) \(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec) "
-            + "\(st.st_ctim.tv_sec).\(st.st_ctim.tv_nsec)"
-        let digestName = Self.digestPrefix + name.dropLast(4)
+        let source = [name, String(st.st_dev) + ":" + String(st.st_ino), String(st.st_size),
+                      String(st.st_mtim.tv_sec) + "." + String(st.st_mtim.tv_nsec),
+                      String(st.st_ctim.tv_sec) + "." + String(st.st_ctim.tv_nsec)].concatenated(separator: " ")
+        let digestName = Self.digestPrefix + String(decoding: name.utf8.dropLast(4), as: UTF8.self)  // without ".xml"
         if let digests, let text = (try? digests.read(digestName, limit: Self.maxFileBytes)) ?? nil,
-           let caps = CapabilitiesDigest.decode(text, source: source) {
+           let caps = CapabilitiesDigest.decode(text, source: source, machine: machine) {
             return caps
         }
         guard let bytes = try? FileSystem.readAll(fd: fd, path: path, limit: Self.maxFileBytes, expectedSize: Int(clamping: st.st_size)),
               let caps = QemuCapabilities.parse(bytes: bytes) else { return nil }
         try? digests?.writeAtomically(name: digestName, bytes: Array(CapabilitiesDigest.encode(caps, source: source).utf8), mode: 0o600)
-        return caps
+        guard let machine else { return caps }
+        return QemuCapabilities(emulator: caps.emulator, machines: caps.machines.filter { $0.name == machine || $0.alias == machine })
     }
 
     /// Digests are named after their cache file: `qemu-caps.<sha256 of the emulator's path>`.

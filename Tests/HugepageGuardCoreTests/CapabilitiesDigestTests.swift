@@ -18,6 +18,17 @@ final class CapabilitiesDigestTests: XCTestCase {
         XCTAssertEqual(CapabilitiesDigest.decode(CapabilitiesDigest.encode(empty, source: source), source: source), empty)
     }
 
+    func testAMachineAsked_keepsOnlyThatMachineByNameOrAlias_butChecksEveryLine() {
+        let text = CapabilitiesDigest.encode(caps, source: source)
+        XCTAssertEqual(CapabilitiesDigest.decode(text, source: source, machine: "pc")?.machines, [caps.machines[0]])
+        XCTAssertEqual(CapabilitiesDigest.decode(text, source: source, machine: "pc-i440fx-2.12")?.machines, [caps.machines[1]])
+        XCTAssertEqual(CapabilitiesDigest.decode(text, source: source, machine: "odd \"name\"=x")?.machines, [caps.machines[2]])
+        XCTAssertEqual(CapabilitiesDigest.decode(text, source: source, machine: "q35")?.machines, [])
+        XCTAssertEqual(CapabilitiesDigest.decode(text, source: source, machine: "q35")?.emulator, caps.emulator)
+        // A broken line of another machine still makes the digest unusable.
+        XCTAssertNil(CapabilitiesDigest.decode(text.replacingOccurrences(of: "numa_mem=yes", with: "numa_mem=maybe"), source: source, machine: "pc"))
+    }
+
     func testADigestOfAnotherFileOrVersion_isNotUsed() {
         let text = CapabilitiesDigest.encode(caps, source: source)
         XCTAssertNil(CapabilitiesDigest.decode(text, source: source.replacingOccurrences(of: "209199", with: "209200")))
