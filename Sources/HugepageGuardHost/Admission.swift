@@ -73,7 +73,7 @@ public struct Admission: Sendable {
                                    + "it was moved to \(aside) and a fresh one started. Start the domain again")
                 }
                 let now = BootClock.now()
-                let notes = expire(&ledger, now: now, config: config)
+                let notes = expire(&ledger, now: now, config: config, running: owner)
                 // The pool and the ledger are one snapshot: the pool is read under the ledger's
                 // lock. Read before it, a start could decide on a free count taken before another
                 // start's `started begin` stopped its reservation from counting, and count those
@@ -117,8 +117,10 @@ public struct Admission: Sendable {
 
     /// Drops reservations whose start died halfway; one log line each. Pages grown for them
     /// are held in the ledger, for the next `release end` or the agent to give back.
-    private func expire(_ ledger: inout Ledger, now: Int64, config: GuardConfig) -> [LogLine] {
-        let expired = ledger.expire(now: now, timeout: config.reservationTimeout, isAlive: { ProcessTable.isAlive($0) })
+    /// `running` is the libvirt daemon running this hook: alive, as it waits for the hook, so
+    /// its reservations (on a host, every one in flight) are not looked up in /proc.
+    private func expire(_ ledger: inout Ledger, now: Int64, config: GuardConfig, running: ProcessRef?) -> [LogLine] {
+        let expired = ledger.expire(now: now, timeout: config.reservationTimeout, isAlive: { $0 == running || ProcessTable.isAlive($0) })
         for e in expired { ledger.holdGrown(e, grown: e.grown.compactMap(GrowStep.init(item:)), now: now) }
         return expired.map {
             LogLine(.warning, .reservationExpired, [("domain", $0.domain), ("op", $0.operation),

@@ -96,6 +96,23 @@ final class AdmissionTests: XCTestCase {
         XCTAssertEqual(notes.first?.level, .warning)
     }
 
+    func testReservationsOfTheDaemonRunningTheHook_needNoLookup_othersOfAGoneDaemonExpire() throws {
+        let env = try fixtureEnvironment(self)
+        // Neither owner is a live process: one is the daemon running this hook (it waits for
+        // the hook, so it is alive), the other is gone.
+        let running = ProcessRef(pid: Int32.max - 1, startTicks: 4242)
+        let since = BootClock.now()
+        try seed(env, "domain=mine state=reserved since=\(since) owner=\(running) demand=2048@*:16\n"
+                 + "domain=gone state=reserved since=\(since) owner=\(Int32.max - 1):4243 demand=2048@*:16\n")
+        let outcome = Admission(environment: env).decide(xml: hostDomain("vm1", uuid: "6f1c2a1e-0000-4000-8000-000000000001", mib: 64),
+                                                         operation: "prepare", reserveFor: running, reserve: true, hookName: "vm1")
+        guard case let .decided(_, report, notes) = outcome else { return XCTFail("not decided: \(outcome)") }
+        XCTAssertEqual(notes.map(\.text).filter { $0.contains("event=reservation_expired") }.count, 1, "\(notes)")
+        XCTAssertTrue(notes.first?.text.contains("domain=gone") ?? false, "\(notes)")
+        XCTAssertEqual(report.decision.verdict, .admit, "64 free, 16 reserved by the running daemon's start, 32 asked")
+        XCTAssertEqual(try LedgerStore(directory: env.stateDir(config: GuardConfig())).read().entries.map(\.domain), ["mine", "vm1"])
+    }
+
     func testRefusalCounterAtItsMaximum_staysThere() throws {
         let env = try fixtureEnvironment(self)
         try seed(env, "refusals=18446744073709551615\n")
