@@ -48,4 +48,16 @@ extension UnsafeBufferPointer<UInt8> {
         if b != a, end > 0, let hit = memchr(from, Int32(b), end) { end = UnsafeRawPointer(from).distance(to: UnsafeRawPointer(hit)) }
         return start + end
     }
+
+    /// Byte-for-byte equality, the length first: keys and values found in a line of text,
+    /// compared without making Strings of them.
+    func hasSameBytes(as other: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard count == other.count else { return false }
+        for i in 0..<count where self[i] != other[i] { return false }
+        return true
+    }
+
+    func hasSameBytes(as literal: StaticString) -> Bool {
+        hasSameBytes(as: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+    }
 }

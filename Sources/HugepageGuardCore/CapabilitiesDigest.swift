@@ -1,5 +1,3 @@
-import Glibc
-
 /// What the guard keeps from one of libvirt's QEMU capabilities cache files: the emulator and
 /// its machine types, a few kilobytes of text in place of some 200 KiB of XML. Each digest
 /// names the cache file it was read from, as the file's identity (device, inode, size,
@@ -88,29 +86,21 @@ public enum CapabilitiesDigest {
 
         mutating func take(_ key: UnsafeBufferPointer<UInt8>, _ value: UnsafeBufferPointer<UInt8>) {
             func once(_ seen: inout Bool) { if seen { valid = false }; seen = true }
-            if Self.same(key, "name") {
+            if key.hasSameBytes(as: "name") {
                 once(&name)
-                if !matches, let wanted { matches = wanted.withUnsafeBufferPointer { Self.same(value, $0) } }
-            } else if Self.same(key, "alias") {
+                if !matches, let wanted { matches = wanted.withUnsafeBufferPointer { value.hasSameBytes(as: $0) } }
+            } else if key.hasSameBytes(as: "alias") {
                 once(&alias)
-                if !matches, let wanted { matches = wanted.withUnsafeBufferPointer { Self.same(value, $0) } }
-            } else if Self.same(key, "type") {
+                if !matches, let wanted { matches = wanted.withUnsafeBufferPointer { value.hasSameBytes(as: $0) } }
+            } else if key.hasSameBytes(as: "type") {
                 once(&type)
-            } else if Self.same(key, "numa_mem") {
+            } else if key.hasSameBytes(as: "numa_mem") {
                 once(&numa)
-                numaYes = Self.same(value, "yes")
-                if !numaYes && !Self.same(value, "no") { valid = false }
+                numaYes = value.hasSameBytes(as: "yes")
+                if !numaYes && !value.hasSameBytes(as: "no") { valid = false }
             } else {
                 valid = false
             }
-        }
-
-        static func same(_ a: UnsafeBufferPointer<UInt8>, _ b: StaticString) -> Bool {
-            same(a, UnsafeBufferPointer(start: b.utf8Start, count: b.utf8CodeUnitCount))
-        }
-
-        static func same(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
-            a.count == b.count && (a.isEmpty || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0)
         }
     }
 }

@@ -426,21 +426,13 @@ public enum LedgerCodec {
             }
         }
 
-        private func matches(_ bytes: UnsafeBufferPointer<UInt8>, _ name: StaticString) -> Bool {
-            name.withUTF8Buffer { sameBytes(bytes, $0) }
-        }
-    }
-
-    /// Byte-for-byte equality, the length first.
-    private static func sameBytes(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard a.count == b.count else { return false }
-        for i in 0..<a.count where a[i] != b[i] { return false }
-        return true
+        private func matches(_ bytes: UnsafeBufferPointer<UInt8>, _ name: StaticString) -> Bool { bytes.hasSameBytes(as: name) }
     }
 
     /// Demand texts (`2048@0-3:4`) already parsed in this file, with their items: 64 slots
     /// found by a hash of the text, the texts kept end to end in one buffer. A text whose slot
-    /// is taken by another is parsed each time, as are all texts after the first 64.
+    /// holds another text is parsed each time it comes (a file of all-different demands parses
+    /// each one, as without a cache).
     private struct DemandCache {
         private static let slotCount = 64
         /// A slot with an empty range is free (the empty text is never looked up).
@@ -456,7 +448,7 @@ public enum LedgerCodec {
             let slot = Int(hash % UInt32(Self.slotCount))
             if !slots[slot].text.isEmpty {
                 let known = slots[slot].text
-                let same = texts.withUnsafeBufferPointer { LedgerCodec.sameBytes(UnsafeBufferPointer(rebasing: $0[known]), text) }
+                let same = texts.withUnsafeBufferPointer { UnsafeBufferPointer(rebasing: $0[known]).hasSameBytes(as: text) }
                 return same ? slots[slot].items : LedgerCodec.decode(items: text)
             }
             let items = LedgerCodec.decode(items: text)
