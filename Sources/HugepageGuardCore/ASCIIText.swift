@@ -60,4 +60,9 @@ extension UnsafeBufferPointer<UInt8> {
     func hasSameBytes(as literal: StaticString) -> Bool {
         hasSameBytes(as: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
     }
+
+    /// Whether these bytes begin with `prefix`, byte for byte.
+    func startsWithBytes(of prefix: UnsafeBufferPointer<UInt8>) -> Bool {
+        count >= prefix.count && UnsafeBufferPointer(rebasing: self[..<prefix.count]).hasSameBytes(as: prefix)
+    }
 }

@@ -1,5 +1,3 @@
-import Glibc
-
 /// What libvirt's own files say about how it will start a domain: `/etc/libvirt/qemu.conf`
 /// and its QEMU capabilities cache. Pure parsers; the host layer reads the files.
 
@@ -400,13 +398,14 @@ public struct MountEntry: Equatable, Sendable {
             var best: (index: Int, length: Int)?
             for n in mounts.indices {
                 var mountPath = mounts[n].path
-                let holds = mountPath.withUTF8 { m -> Bool in
-                    guard p.count >= m.count, m.isEmpty || memcmp(p.baseAddress!, m.baseAddress!, m.count) == 0 else { return false }
-                    // `path` is the mount point itself, or below it: the next byte is a slash
-                    // (or the mount point ends in one, as "/" does).
-                    return p.count == m.count || m.last == UInt8(ascii: "/") || p[m.count] == UInt8(ascii: "/")
+                // The mount point's length when it holds `path`: `path` is the mount point
+                // itself, or below it (the next byte is a slash, or the mount point ends in
+                // one, as "/" does).
+                let holding = mountPath.withUTF8 { m -> Int? in
+                    guard p.startsWithBytes(of: m) else { return nil }
+                    return p.count == m.count || m.last == UInt8(ascii: "/") || p[m.count] == UInt8(ascii: "/") ? m.count : nil
                 }
-                if holds, mountPath.utf8.count >= (best?.length ?? 0) { best = (n, mountPath.utf8.count) }
+                if let length = holding, length >= (best?.length ?? 0) { best = (n, length) }
             }
             return best.map { mounts[$0.index] }
         }

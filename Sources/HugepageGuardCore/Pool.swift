@@ -1,5 +1,3 @@
-import Glibc
-
 /// Per-node counters from `/sys/devices/system/node/nodeN/hugepages/hugepages-<K>kB/`.
 public struct NodeCounts: Equatable, Sendable {
     public var nr: UInt64, free: UInt64, surplus: UInt64
@@ -107,8 +105,7 @@ public enum PoolText {
             while lineStart < b.count {
                 let lineEnd = b.firstIndex(of: UInt8(ascii: "\n"), or: UInt8(ascii: "\n"), from: lineStart)
                 let line = UnsafeBufferPointer(rebasing: b[lineStart..<lineEnd])
-                if line.count >= keyBytes.count, line[0] == UInt8(ascii: "H"),
-                   memcmp(line.baseAddress!, keyBytes.baseAddress!, keyBytes.count) == 0 {
+                if line.startsWithBytes(of: keyBytes) {
                     let fields = line.split(separator: UInt8(ascii: " "))
                     if fields.count >= 2 { return UInt64(String(decoding: fields[1], as: UTF8.self)) }
                 }
