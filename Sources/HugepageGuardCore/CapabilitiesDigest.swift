@@ -2,13 +2,16 @@
 /// its machine types, a few kilobytes of text in place of some 200 KiB of XML. Each digest
 /// names the cache file it was read from, as the file's identity (device, inode, size,
 /// modification and change times): libvirt replaces the file whenever it probes QEMU anew,
-/// which changes that identity, and a digest of another identity is never used.
+/// which changes that identity, and a digest of another identity is never used. The last line
+/// seals the rest: the 64-bit FNV-1a hash of every byte before it, so a digest changed in any
+/// way after it was written (by hand, or by a fault of the disk) is not used either.
 ///
 ///     # hugepage-guard: machine types from a QEMU capabilities cache of libvirt (rewritten when it changes)
 ///     source="926803a9….xml 64768:1234 209199 1764354720.123456789 1764354720.123456789"
 ///     emulator=/usr/bin/qemu-system-x86_64
 ///     type=kvm name=pc-i440fx-7.2 alias=pc numa_mem=no
 ///     type=kvm name=pc-i440fx-2.12 numa_mem=yes
+///     sum=5d0e1c7ab2f9e364
 public enum CapabilitiesDigest {
     public static let header = "# hugepage-guard: machine types from a QEMU capabilities cache of libvirt (rewritten when it changes)"
 
@@ -20,46 +23,98 @@ public enum CapabilitiesDigest {
             fields.append(("numa_mem", m.numaMemSupported ? "yes" : "no"))
             lines.append(Logfmt.line(fields))
         }
-        return lines.concatenated(separator: "\n") + "\n"
+        return seal(lines.concatenated(separator: "\n") + "\n")
+    }
+
+    /// `body` (whole lines, ending in a newline) with the line that seals it: `sum=` and the
+    /// 64-bit FNV-1a hash of the body's bytes in 16 hexadecimal digits.
+    public static func seal(_ body: String) -> String {
+        var body = body
+        let sum = body.withUTF8 { fnv1a($0) }
+        let hex = String(sum, radix: 16)
+        return body + "sum=" + String(repeating: "0", count: 16 - hex.utf8.count) + hex + "\n"
+    }
+
+    private static func fnv1a(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in bytes { hash = (hash ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+        return hash
+    }
+
+    /// Whether `line` is `sum=` and the hash of `body` as `seal` writes it.
+    private static func sealMatches(_ line: UnsafeBufferPointer<UInt8>, body: UnsafeBufferPointer<UInt8>) -> Bool {
+        let prefix: StaticString = "sum="
+        guard line.count == prefix.utf8CodeUnitCount + 16,
+              line.startsWithBytes(of: UnsafeBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount)) else { return false }
+        var sum = fnv1a(body)
+        for i in stride(from: line.count - 1, through: prefix.utf8CodeUnitCount, by: -1) {
+            let digit = sum & 0xf
+            let expected = digit < 10 ? UInt8(ascii: "0") + UInt8(digit) : UInt8(ascii: "a") + UInt8(digit - 10)
+            guard line[i] == expected else { return false }
+            sum >>= 4
+        }
+        return true
     }
 
     /// The capabilities in `text`, when it is a digest of the file `source` names; nil for a
     /// digest of another file or of an earlier version of it, and for any text that is not
-    /// a digest as `encode` writes it. With `machine`, only the machine types of that name or
-    /// alias are kept (what one domain needs): every line is still checked, but only those
-    /// become values.
+    /// a digest as `encode` writes it, its seal included. With `machine`, only the machine types
+    /// of that name or alias are kept (what one domain needs): only the lines that hold the name
+    /// are read, as the seal already vouches for the others.
     public static func decode(_ text: String, source: String, machine: String? = nil) -> QemuCapabilities? {
         var text = text
         return text.withUTF8 { decode(bytes: $0, source: source, machine: machine) }
     }
 
     static func decode(bytes b: UnsafeBufferPointer<UInt8>, source: String, machine: String?) -> QemuCapabilities? {
-        // Written whole, ending in a newline.
+        // Written whole, ending in a newline; the last line seals the others.
         guard let last = b.last, last == UInt8(ascii: "\n") else { return nil }
+        var sealStart = b.count - 1
+        while sealStart > 0 && b[sealStart - 1] != UInt8(ascii: "\n") { sealStart -= 1 }
+        let body = UnsafeBufferPointer(rebasing: b[..<sealStart])
+        guard sealMatches(UnsafeBufferPointer(rebasing: b[sealStart..<(b.count - 1)]), body: body) else { return nil }
         let wanted = machine.map { Array($0.utf8) }
+        // A line that names the wanted machine holds `name=` or `alias=` and the name as
+        // `encode` wrote it, a whole value.
+        let needles = machine.map { m in ["name=", "alias="].map { Array(($0 + Logfmt.value(m)).utf8) } }
         var lineStart = 0, lineNo = 0
         var emulator: String?
         var machines: [MachineCapability] = []
-        while lineStart < b.count {
-            let lineEnd = b.firstIndex(of: UInt8(ascii: "\n"), or: UInt8(ascii: "\n"), from: lineStart)
+        while lineStart < body.count {
+            let lineEnd = body.firstIndex(of: UInt8(ascii: "\n"), or: UInt8(ascii: "\n"), from: lineStart)
             defer { lineStart = lineEnd + 1 }
             lineNo += 1
-            let line = UnsafeBufferPointer(rebasing: b[lineStart..<lineEnd])
+            let line = UnsafeBufferPointer(rebasing: body[lineStart..<lineEnd])
             switch lineNo {
             case 1:
-                guard String(decoding: line, as: UTF8.self) == header else { return nil }
+                guard header.utf8.elementsEqual(line) else { return nil }
             case 2:
                 guard let fields = Logfmt.parse(bytes: line), fields.count == 1, fields[0].0 == "source", fields[0].1 == source else { return nil }
             case 3:
                 guard let fields = Logfmt.parse(bytes: line), fields.count == 1, fields[0].0 == "emulator", !fields[0].1.isEmpty else { return nil }
                 emulator = fields[0].1
             default:
+                if let needles, !needles.contains(where: { names(line, $0) }) { continue }
                 guard let m = machineLine(line, wanted: wanted) else { return nil }
                 if let m = m { machines.append(m) }
             }
         }
         guard let emulator else { return nil }
         return QemuCapabilities(emulator: emulator, machines: machines)
+    }
+
+    /// Whether `pair` (`key=value`) is one of the line's pairs, whole: at the start of the line
+    /// or after a space, and followed by a space or the end of the line.
+    private static func names(_ line: UnsafeBufferPointer<UInt8>, _ pair: [UInt8]) -> Bool {
+        pair.withUnsafeBufferPointer { pair in
+            var from = 0
+            while let i = line.firstIndex(of: pair, from: from) {
+                let end = i + pair.count
+                if (i == 0 || line[i - 1] == UInt8(ascii: " ")) && (end == line.count || line[end] == UInt8(ascii: " ")) { return true }
+                from = i + 1
+            }
+            return false
+        }
     }
 
     /// One `type= name= [alias=] numa_mem=` line: nil when it is not one; .some(nil) when it

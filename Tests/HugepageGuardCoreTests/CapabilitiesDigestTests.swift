@@ -18,15 +18,45 @@ final class CapabilitiesDigestTests: XCTestCase {
         XCTAssertEqual(CapabilitiesDigest.decode(CapabilitiesDigest.encode(empty, source: source), source: source), empty)
     }
 
-    func testAMachineAsked_keepsOnlyThatMachineByNameOrAlias_butChecksEveryLine() {
+    /// `text` with its last line (the seal) replaced by the seal of what comes before it.
+    private func resealed(_ text: String) -> String {
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        lines.removeLast(2)  // the empty string after the final newline, and the seal
+        return CapabilitiesDigest.seal(lines.joined(separator: "\n") + "\n")
+    }
+
+    func testTheLastLineSealsTheRest() {
+        let text = CapabilitiesDigest.encode(caps, source: source)
+        let last = text.split(separator: "\n").last.map(String.init) ?? ""
+        XCTAssertTrue(last.hasPrefix("sum="), last)
+        XCTAssertEqual(last.count, 4 + 16, last)
+        XCTAssertEqual(resealed(text), text)
+        // Any change to a sealed line, even one that leaves a well-formed digest, unseals it.
+        let edited = text.replacingOccurrences(of: "name=pc-i440fx-2.12 numa_mem=yes", with: "name=pc-i440fx-2.12 numa_mem=no")
+        XCTAssertNotEqual(edited, text)
+        XCTAssertNil(CapabilitiesDigest.decode(edited, source: source))
+        XCTAssertNil(CapabilitiesDigest.decode(edited, source: source, machine: "pc-i440fx-2.12"))
+        XCTAssertEqual(CapabilitiesDigest.decode(resealed(edited), source: source, machine: "pc-i440fx-2.12")?.machines.first?.numaMemSupported,
+                       false)
+        XCTAssertNil(CapabilitiesDigest.decode(text.replacingOccurrences(of: "sum=", with: "sum=0"), source: source))
+        XCTAssertNil(CapabilitiesDigest.decode(String(text.split(separator: "\n").dropLast().joined(separator: "\n")) + "\n", source: source))
+    }
+
+    func testAMachineAsked_keepsOnlyThatMachineByNameOrAlias() {
         let text = CapabilitiesDigest.encode(caps, source: source)
         XCTAssertEqual(CapabilitiesDigest.decode(text, source: source, machine: "pc")?.machines, [caps.machines[0]])
         XCTAssertEqual(CapabilitiesDigest.decode(text, source: source, machine: "pc-i440fx-2.12")?.machines, [caps.machines[1]])
         XCTAssertEqual(CapabilitiesDigest.decode(text, source: source, machine: "odd \"name\"=x")?.machines, [caps.machines[2]])
         XCTAssertEqual(CapabilitiesDigest.decode(text, source: source, machine: "q35")?.machines, [])
         XCTAssertEqual(CapabilitiesDigest.decode(text, source: source, machine: "q35")?.emulator, caps.emulator)
-        // A broken line of another machine still makes the digest unusable.
+        // A changed line of another machine unseals the digest.
         XCTAssertNil(CapabilitiesDigest.decode(text.replacingOccurrences(of: "numa_mem=yes", with: "numa_mem=maybe"), source: source, machine: "pc"))
+        // Under a valid seal, only the lines naming the machine are read: a broken line of
+        // another machine is not, a broken line of the machine asked for is refused.
+        let otherBroken = resealed(text.replacingOccurrences(of: "numa_mem=yes", with: "numa_mem=maybe"))
+        XCTAssertEqual(CapabilitiesDigest.decode(otherBroken, source: source, machine: "pc")?.machines, [caps.machines[0]])
+        XCTAssertNil(CapabilitiesDigest.decode(otherBroken, source: source, machine: "pc-i440fx-2.12"))
+        XCTAssertNil(CapabilitiesDigest.decode(otherBroken, source: source))
     }
 
     func testADigestOfAnotherFileOrVersion_isNotUsed() {
@@ -49,5 +79,7 @@ final class CapabilitiesDigestTests: XCTestCase {
             text.replacingOccurrences(of: "emulator=", with: "emulator_path="),
         ]
         for t in broken { XCTAssertNil(CapabilitiesDigest.decode(t, source: source), t) }
+        // Sealed anew, each is still refused when every line is read.
+        for t in broken.dropFirst(2) { XCTAssertNil(CapabilitiesDigest.decode(resealed(t), source: source), t) }
     }
 }

@@ -187,9 +187,15 @@ final class LibvirtHostTests: XCTestCase {
         XCTAssertEqual(numaMem("pc-i440fx-5.0"), true)
         let written = try String(contentsOfFile: digest, encoding: .utf8)
         XCTAssertTrue(written.contains("name=pc-i440fx-5.0 numa_mem=yes"), written)
-        // The next reads the digest, not the file: a digest changed by hand shows.
-        try write(written.replacingOccurrences(of: "name=pc-i440fx-5.0 numa_mem=yes", with: "name=pc-i440fx-5.0 numa_mem=no"), to: digest)
+        // The next reads the digest, not the file: a digest changed and sealed anew shows.
+        var body = written.split(separator: "\n").dropLast().joined(separator: "\n") + "\n"
+        body = body.replacingOccurrences(of: "name=pc-i440fx-5.0 numa_mem=yes", with: "name=pc-i440fx-5.0 numa_mem=no")
+        try write(CapabilitiesDigest.seal(body), to: digest)
         XCTAssertEqual(numaMem("pc-i440fx-5.0"), false)
+        // One changed without its seal is not used: the file is parsed, and the digest rewritten.
+        try write(body + "sum=0000000000000000\n", to: digest)
+        XCTAssertEqual(numaMem("pc-i440fx-5.0"), true)
+        XCTAssertEqual(try String(contentsOfFile: digest, encoding: .utf8), written)
         // libvirt replaces the file when it probes QEMU again: the digest names the old one and
         // is not used; the file is parsed and the digest rewritten.
         try write(caps, to: cacheFile + ".new")
@@ -198,7 +204,7 @@ final class LibvirtHostTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: digest, encoding: .utf8).contains("name=pc-i440fx-5.0 numa_mem=yes"), true)
         // A digest that is a symbolic link is never followed: the file is parsed instead.
         try FileManager.default.removeItem(atPath: digest)
-        try write(written.replacingOccurrences(of: "numa_mem=yes", with: "numa_mem=no"), to: dir + "/planted")
+        try write(CapabilitiesDigest.seal(body.replacingOccurrences(of: "numa_mem=yes", with: "numa_mem=no")), to: dir + "/planted")
         try FileManager.default.createSymbolicLink(atPath: digest, withDestinationPath: dir + "/planted")
         XCTAssertEqual(numaMem("pc-i440fx-5.0"), true)
         // Without a state directory, every reading parses the file.
