@@ -65,7 +65,7 @@ public struct Admission: Sendable {
         // Looked up before the lock is taken, so that it is held no longer than it was.
         let owner = owner()
         do {
-            return try store.withLock { ledger, load in
+            return try store.withLock { ledger, load, stateDir in
                 if case let .corrupt(aside, error) = load {
                     // Reservations in the bad file are unknown, so no decision is safe now.
                     ledger.countRefusal()
@@ -82,10 +82,11 @@ public struct Admission: Sendable {
                 // Free pages per node are all a start that fits needs. One that doesn't is
                 // decided again on every counter: its refusal names each node's nr, and growth
                 // plans from them.
-                var outcome = evaluate(spec, config: config, stateDir: store.directory, operation: operation, inFlight: inFlight, notes: notes,
-                                       nodes: .freeOnly)
+                var outcome = evaluate(spec, config: config, stateDir: store.directory, digests: stateDir, operation: operation,
+                                       inFlight: inFlight, notes: notes, nodes: .freeOnly)
                 if case let .decided(_, report, _) = outcome, !report.decision.fits {
-                    outcome = evaluate(spec, config: config, stateDir: store.directory, operation: operation, inFlight: inFlight, notes: notes)
+                    outcome = evaluate(spec, config: config, stateDir: store.directory, digests: stateDir, operation: operation,
+                                       inFlight: inFlight, notes: notes)
                 }
                 // Growth happens under the same lock, so parallel starts never grow twice for one
                 // shortfall, and the decision after it reads the grown pool anew.
@@ -93,7 +94,7 @@ public struct Admission: Sendable {
                 if case let .decided(s, report, notes) = outcome, mayGrow(s, report, config) {
                     let growth = PoolGrowth(environment: environment, stateDir: store.directory, writer: poolWriter)
                     let result = growth.grow(report: report, config: config) { () -> DecisionReport? in
-                        let again = evaluate(spec, config: config, stateDir: store.directory, operation: operation,
+                        let again = evaluate(spec, config: config, stateDir: store.directory, digests: stateDir, operation: operation,
                                              inFlight: ledger.inFlight(excluding: identity), notes: [])
                         guard case let .decided(_, r, _) = again else { return nil }
                         return r
@@ -129,16 +130,17 @@ public struct Admission: Sendable {
     }
 
     /// Reads the pool and decides against it.
-    /// `stateDir` holds the digests of libvirt's capabilities cache (LibvirtHostReader).
-    private func evaluate(_ spec: DomainSpec, config: GuardConfig, stateDir: String, operation: String, inFlight: [DemandItem],
-                          notes: [LogLine], nodes: SysfsPoolReader.NodeCounters = .all) -> Outcome {
+    /// `stateDir` holds the digests of libvirt's capabilities cache (LibvirtHostReader);
+    /// `digests` is that directory when it is already open (under the ledger's lock).
+    private func evaluate(_ spec: DomainSpec, config: GuardConfig, stateDir: String, digests: DirectoryHandle? = nil, operation: String,
+                          inFlight: [DemandItem], notes: [LogLine], nodes: SysfsPoolReader.NodeCounters = .all) -> Outcome {
         let kernelPool: HugepagePool
         do { kernelPool = try SysfsPoolReader(environment: environment).read(nodes: nodes) } catch {
             return .failed(message: "cannot read the hugepage pool: \(error)")
         }
         // libvirt's side of the host: qemu.conf, its capabilities cache, the mounts it knows.
         let libvirt = LibvirtHostReader(environment: environment, digestDirectory: stateDir)
-            .read(pool: kernelPool, capabilities: .needed(by: spec))
+            .read(pool: kernelPool, capabilities: .needed(by: spec), digests: digests)
         let pool = libvirt.restrict(kernelPool)
         var demand = DomainDemand(spec: spec, context: libvirt.context(basePageKiB: GuardEnvironment.basePageKiB, pool: kernelPool))
         demand.assumptions += libvirt.notes

@@ -14,6 +14,17 @@ public enum FileSystem {
 
     /// The same file's raw bytes, for parsers that work on bytes.
     public static func readFileBytes(_ path: String, limit: Int) throws(HostError) -> [UInt8]? {
+        try readFileWithStatus(path, limit: limit)?.bytes
+    }
+
+    /// A file's bytes with its status: `fstat` of the descriptor they were read from.
+    public struct Contents {
+        public var bytes: [UInt8]
+        public var status: stat
+    }
+
+    /// The same file's raw bytes, with its status.
+    public static func readFileWithStatus(_ path: String, limit: Int) throws(HostError) -> Contents? {
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
         if fd < 0 {
             if errno == ENOENT || errno == ENOTDIR { return nil }
@@ -25,7 +36,7 @@ public enum FileSystem {
         guard FileKind(st.st_mode) == .regular else {
             throw HostError(path: path, reason: "is \(FileKind(st.st_mode)), not a regular file")
         }
-        return try readAll(fd: fd, path: path, limit: limit, expectedSize: Int(clamping: st.st_size))
+        return Contents(bytes: try readAll(fd: fd, path: path, limit: limit, expectedSize: Int(clamping: st.st_size)), status: st)
     }
 
     /// Any readable file as UTF-8 text, including a pipe such as `/dev/stdin`, or nil if it

@@ -47,6 +47,12 @@ public struct LedgerStore: Sendable {
     /// Runs `body` with the ledger under an exclusive lock, and writes it back if `body`
     /// changed it. A throwing `body` leaves the file as it was.
     public func withLock<T>(_ body: (inout Ledger, LedgerLoad) throws -> T) throws -> T {
+        try withLock { ledger, load, _ in try body(&ledger, load) }
+    }
+
+    /// The same, with the state directory as this store holds it open (checked by
+    /// `StateDirectory`), for whatever else `body` keeps there.
+    public func withLock<T>(_ body: (inout Ledger, LedgerLoad, DirectoryHandle) throws -> T) throws -> T {
         guard let dir = try StateDirectory.open(directory, create: true) else {
             throw LedgerStoreError.io(HostError(path: directory, errno: ENOENT))
         }
@@ -66,7 +72,7 @@ public struct LedgerStore: Sendable {
             load = .corrupt(quarantinedTo: dir.path(aside), error: error)
         }
         let before = ledger
-        let result = try body(&ledger, load)
+        let result = try body(&ledger, load, dir)
         if ledger != before || load != .loaded {
             do { try dir.writeAtomically(name: Self.ledgerName, bytes: Array(LedgerCodec.encode(ledger).utf8)) } catch {
                 throw LedgerStoreError.io(error)

@@ -70,7 +70,9 @@ public struct LibvirtHostReader: Sendable {
         read(pool: pool, capabilities: .all).context(basePageKiB: GuardEnvironment.basePageKiB, pool: pool)
     }
 
-    public func read(pool: HugepagePool, capabilities scope: CapabilitiesScope = .all) -> Facts {
+    /// `digests`: the digest directory when the caller already holds it open; else it is
+    /// opened here.
+    public func read(pool: HugepagePool, capabilities scope: CapabilitiesScope = .all, digests held: DirectoryHandle? = nil) -> Facts {
         var notes: [String] = []
         // The mounts as the pool was read with them; read here only for a pool from elsewhere.
         let mounts = pool.mountTable
@@ -78,8 +80,12 @@ public struct LibvirtHostReader: Sendable {
 
         var conf = QemuConf()
         let confPath = environment.host(Self.qemuConfPath)
+        var confModified: Int64?
         do {
-            if let bytes = try Self.readBytes(confPath) { conf = try QemuConf.parse(bytes: bytes, source: Self.qemuConfPath) }
+            if let file = try FileSystem.readFileWithStatus(confPath, limit: Self.maxFileBytes) {
+                confModified = Int64(file.status.st_mtim.tv_sec)
+                conf = try QemuConf.parse(bytes: file.bytes, source: Self.qemuConfPath)
+            }
         } catch let error as QemuConfError {
             notes.append("\(Self.qemuConfPath) can't be parsed (\(error)): counted with libvirt's defaults")
         } catch {
@@ -90,7 +96,7 @@ public struct LibvirtHostReader: Sendable {
         func pageSize(_ m: MountEntry) -> UInt64? { m.hugePageKiB(kernelDefaultKiB: pool.kernelDefaultKiB) }
 
         // libvirtd reads qemu.conf once, at start: an edit since then is not in force yet.
-        if let changed = modificationTime(confPath), let started = libvirtdStart(), changed > started {
+        if let changed = confModified, let started = libvirtdStart(), changed > started {
             notes.append("\(Self.qemuConfPath) changed after libvirtd started, so libvirtd still runs on the old file: counted with the file as it is now")
         }
 
@@ -131,7 +137,7 @@ public struct LibvirtHostReader: Sendable {
         if case let .emulator(_, m) = scope { machine = m }
         if let names {
             // The digests live in the state directory, which must be safe to write as root.
-            let digests = digestDirectory.flatMap { try? StateDirectory.open($0, create: false) }
+            let digests = held ?? digestDirectory.flatMap { try? StateDirectory.open($0, create: false) }
             var parsed: [QemuCapabilities] = []
             for name in names where name.hasSuffix(".xml") {
                 if let caps = self.capabilities(dir: dir, name: name, machine: machine, digests: digests) { parsed.append(caps) }
