@@ -3,7 +3,7 @@
 /// names the cache file it was read from, as the file's identity (device, inode, size,
 /// modification and change times): libvirt replaces the file whenever it probes QEMU anew,
 /// which changes that identity, and a digest of another identity is never used. The last line
-/// seals the rest: the 64-bit FNV-1a hash of every byte before it, so a digest changed in any
+/// seals the rest: a 64-bit FNV-1a hash of every byte before it, so a digest changed in any
 /// way after it was written (by hand, or by a fault of the disk) is not used either.
 ///
 ///     # hugepage-guard: machine types from a QEMU capabilities cache of libvirt (rewritten when it changes)
@@ -27,7 +27,7 @@ public enum CapabilitiesDigest {
     }
 
     /// `body` (whole lines, ending in a newline) with the line that seals it: `sum=` and the
-    /// 64-bit FNV-1a hash of the body's bytes in 16 hexadecimal digits.
+    /// body's hash (`fnv1a`) in 16 hexadecimal digits.
     public static func seal(_ body: String) -> String {
         var body = body
         let sum = body.withUTF8 { fnv1a($0) }
@@ -35,10 +35,26 @@ public enum CapabilitiesDigest {
         return body + "sum=" + String(repeating: "0", count: 16 - hex.utf8.count) + hex + "\n"
     }
 
+    /// 64-bit FNV-1a, taken over the bytes eight at a time (each group read as a little-endian
+    /// 64-bit word, the last one padded with zero bytes) rather than one at a time: a change
+    /// to any byte changes the hash all the same, in an eighth of the multiplications, each
+    /// of which waits for the one before.
     private static func fnv1a(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in bytes { hash = (hash ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
-        return hash
+        let prime: UInt64 = 0x0000_0100_0000_01b3
+        let raw = UnsafeRawBufferPointer(bytes)
+        var i = 0
+        while i + 8 <= raw.count {
+            hash = (hash ^ UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))) &* prime
+            i += 8
+        }
+        if i < raw.count {
+            var last: UInt64 = 0
+            for (k, b) in raw[i...].enumerated() { last |= UInt64(b) << (8 * k) }
+            hash = (hash ^ last) &* prime
+        }
+        // The length, so that trailing zero bytes are not lost in the padding.
+        return (hash ^ UInt64(raw.count)) &* prime
     }
 
     /// Whether `line` is `sum=` and the hash of `body` as `seal` writes it.
