@@ -134,6 +134,21 @@ public enum FileSystem {
     /// Names in a directory (without . and ..), or nil if it doesn't exist.
     public static func list(_ path: String) -> [String]? {
         guard let dir = opendir(path) else { return nil }
+        return list(dir)
+    }
+
+    /// Names in the directory open as `fd`, which stays open (for reading files relative to
+    /// it); nil if the entries can't be read. The listing shares the descriptor's position, so
+    /// a descriptor is listed once.
+    public static func list(fd: Int32) -> [String]? {
+        let own = dup(fd)
+        guard own >= 0 else { return nil }
+        guard let dir = fdopendir(own) else { close(own); return nil }
+        return list(dir)
+    }
+
+    /// The entries of `dir`, sorted; closes it.
+    private static func list(_ dir: OpaquePointer) -> [String] {
         defer { closedir(dir) }
         var names: [String] = []
         while let entry = readdir(dir) {

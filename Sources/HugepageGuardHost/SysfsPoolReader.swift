@@ -25,41 +25,49 @@ public struct SysfsPoolReader: Sendable {
         let mountTable = MountEntry.parse(procMounts: mountsText)
         let mounts = PoolText.hugetlbfsMounts(in: mountTable, kernelDefaultKiB: kernelDefault)
 
+        // Both directories are opened once and listed through their descriptors; every counter
+        // is opened by its path relative to one of them.
         let globalDir = environment.host("/sys/kernel/mm/hugepages")
-        guard let sizeDirs = FileSystem.list(globalDir) else {
+        let globalFD = open(globalDir, O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC)
+        defer { if globalFD >= 0 { close(globalFD) } }
+        guard globalFD >= 0, let sizeDirs = FileSystem.list(fd: globalFD) else {
             throw HostError(path: globalDir, reason: "missing: this kernel has no hugetlb support")
         }
         let nodeRoot = environment.host("/sys/devices/system/node")
-        let nodeDirs = (FileSystem.list(nodeRoot) ?? []).compactMap { name -> (name: String, id: Int)? in
+        let nodeRootFD = open(nodeRoot, O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC)
+        defer { if nodeRootFD >= 0 { close(nodeRootFD) } }
+        let nodeDirs = ((nodeRootFD >= 0 ? FileSystem.list(fd: nodeRootFD) : nil) ?? []).compactMap { name -> (name: String, id: Int)? in
             guard name.hasPrefix("node"), let id = Int(name.dropFirst(4)) else { return nil }
             return (name, id)
         }
-        // With .freeOnly, nodes are read below the node root, held open (-1: read each node's
-        // directory on its own instead).
-        let nodeRootFD = nodes == .freeOnly ? open(nodeRoot, O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC) : -1
-        defer { if nodeRootFD >= 0 { close(nodeRootFD) } }
         var sizes: [UInt64: PagePool] = [:]
         for dir in sizeDirs {
             guard let kib = PoolText.pageSize(directoryName: dir) else { continue }
-            guard let global = CounterDirectory(globalDir + "/" + dir) else { continue }
-            var pool = PagePool(sizeKiB: kib,
-                                nr: try global.counter("nr_hugepages"),
-                                free: try global.counter("free_hugepages"),
-                                resv: try global.counter("resv_hugepages"),
-                                surplus: nodes == .all ? try global.counter("surplus_hugepages") : 0,
+            // A size whose directory isn't there (or isn't a directory) is skipped.
+            guard let nr = try Counter.read(in: globalFD, path: globalDir, node: nil, sizeDirectory: dir, "nr_hugepages") else { continue }
+            func global(_ name: StaticString) throws(HostError) -> UInt64 {
+                guard let n = try Counter.read(in: globalFD, path: globalDir, node: nil, sizeDirectory: dir, name) else {
+                    throw Counter.missing(globalDir, nil, dir, name)
+                }
+                return n
+            }
+            var pool = PagePool(sizeKiB: kib, nr: nr, free: try global("free_hugepages"), resv: try global("resv_hugepages"),
+                                surplus: nodes == .all ? try global("surplus_hugepages") : 0,
                                 nodes: [Int: NodeCounts](minimumCapacity: nodeDirs.count))
             for (name, node) in nodeDirs {
-                if nodeRootFD >= 0 {
-                    // One open per node: the counter by its path below the node root.
-                    guard let free = try CounterDirectory.counter(in: nodeRootFD, path: nodeRoot, node: name, sizeDirectory: dir,
-                                                                  "free_hugepages") else { continue }
+                // A node without this page size has no such directory, and is left out.
+                guard let free = try Counter.read(in: nodeRootFD, path: nodeRoot, node: name, sizeDirectory: dir, "free_hugepages") else { continue }
+                guard nodes == .all else {
                     pool.nodes[node] = NodeCounts(nr: 0, free: free, surplus: 0)
                     continue
                 }
-                guard let counters = CounterDirectory(nodeRoot + "/" + name + "/hugepages/" + dir) else { continue }
-                pool.nodes[node] = NodeCounts(nr: try counters.counter("nr_hugepages"),
-                                              free: try counters.counter("free_hugepages"),
-                                              surplus: try counters.counter("surplus_hugepages"))
+                func counter(_ counter: StaticString) throws(HostError) -> UInt64 {
+                    guard let n = try Counter.read(in: nodeRootFD, path: nodeRoot, node: name, sizeDirectory: dir, counter) else {
+                        throw Counter.missing(nodeRoot, name, dir, counter)
+                    }
+                    return n
+                }
+                pool.nodes[node] = NodeCounts(nr: try counter("nr_hugepages"), free: free, surplus: try counter("surplus_hugepages"))
             }
             sizes[kib] = pool
         }
@@ -70,65 +78,55 @@ public struct SysfsPoolReader: Sendable {
     }
 }
 
-/// One sysfs directory of counters, held open so that each counter is opened relative to
-/// it. A counter costs three system calls (openat, one read, close): sysfs hands a whole
+/// Hugepage counters of sysfs, each opened by its path relative to a directory held open: a
+/// counter costs three system calls (openat, one read, close), as sysfs hands a whole
 /// attribute to the first read. Anything else (a missing file, a FIFO or device in a fixture
 /// tree, more text than a counter holds, text that is not a number) goes to the careful
 /// reader, which names what is wrong.
-struct CounterDirectory: ~Copyable {
-    let path: String
-    let fd: Int32
-
-    /// nil when `path` is not a directory this process can open.
-    init?(_ path: String) {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        self.path = path
-        self.fd = fd
-    }
-
-    deinit { close(fd) }
-
-    func counter(_ name: StaticString) throws(HostError) -> UInt64 {
-        let file = openat(fd, UnsafeRawPointer(name.utf8Start).assumingMemoryBound(to: CChar.self),
-                          O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
-        return try Self.value(of: file, path: path + "/" + name.description)
-    }
-
-    /// The counter `name` of one node's page size, `<node>/hugepages/<sizeDirectory>/<name>`
-    /// below the node root open as `fd` (at `path`); nil when that directory doesn't exist (a
-    /// node without this page size), as a missing directory is skipped when it is opened on
-    /// its own. The relative path is put together on the stack: the hook reads one such
-    /// counter per node and page size on every decision.
-    static func counter(in fd: Int32, path: String, node: String, sizeDirectory: String,
-                        _ name: StaticString) throws(HostError) -> UInt64? {
-        var node = node, sizeDirectory = sizeDirectory
+enum Counter {
+    /// The counter `name` of one page size: `<sizeDirectory>/<name>` below the directory open
+    /// as `fd` (at `path`), or `<node>/hugepages/<sizeDirectory>/<name>` with a node. nil when
+    /// that page size's directory doesn't exist (a node without this page size). The relative
+    /// path is put together on the stack: the hook reads a counter per node and page size on
+    /// every decision.
+    static func read(in fd: Int32, path: String, node: String?, sizeDirectory: String,
+                     _ name: StaticString) throws(HostError) -> UInt64? {
+        var node = node ?? "", sizeDirectory = sizeDirectory
+        let hasNode = !node.isEmpty
         let (file, error) = node.withUTF8 { nodeBytes in
             sizeDirectory.withUTF8 { sizeBytes in
                 let middle: StaticString = "/hugepages/", leaf = UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
-                let length = nodeBytes.count + middle.utf8CodeUnitCount + sizeBytes.count + 1 + leaf.count
+                let nodePart = hasNode ? nodeBytes.count + middle.utf8CodeUnitCount : 0
+                let length = nodePart + sizeBytes.count + 1 + leaf.count
                 return withUnsafeTemporaryAllocation(of: CChar.self, capacity: length + 1) { buffer -> (Int32, Int32) in
                     var i = 0
                     func put(_ bytes: UnsafeBufferPointer<UInt8>) {
                         for b in bytes { buffer[i] = CChar(bitPattern: b); i += 1 }
                     }
-                    put(nodeBytes)
-                    put(UnsafeBufferPointer(start: middle.utf8Start, count: middle.utf8CodeUnitCount))
+                    if hasNode {
+                        put(nodeBytes)
+                        put(UnsafeBufferPointer(start: middle.utf8Start, count: middle.utf8CodeUnitCount))
+                    }
                     put(sizeBytes)
                     buffer[i] = CChar(bitPattern: UInt8(ascii: "/")); i += 1
                     put(leaf)
                     buffer[i] = 0
-                    let file = openat(fd, buffer.baseAddress!, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
-                    return (file, file < 0 ? errno : 0)
+                    let file = fd >= 0 ? openat(fd, buffer.baseAddress!, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY) : -1
+                    return (file, file < 0 ? (fd >= 0 ? errno : ENOENT) : 0)
                 }
             }
         }
-        let subdirectory = { node + "/hugepages/" + sizeDirectory }
+        let subdirectory = { hasNode ? node + "/hugepages/" + sizeDirectory : sizeDirectory }
         if file < 0 && (error == ENOENT || error == ENOTDIR) {
             var st = stat()
-            if fstatat(fd, subdirectory(), &st, 0) != 0 || FileKind(st.st_mode) != .directory { return nil }
+            if fd < 0 || fstatat(fd, subdirectory(), &st, 0) != 0 || FileKind(st.st_mode) != .directory { return nil }
         }
         return try value(of: file, path: path + "/" + subdirectory() + "/" + name.description)
+    }
+
+    /// The error for a counter whose page size directory went away between two reads.
+    static func missing(_ path: String, _ node: String?, _ sizeDirectory: String, _ name: StaticString) -> HostError {
+        HostError(path: path + "/" + (node.map { $0 + "/hugepages/" } ?? "") + sizeDirectory + "/" + name.description, reason: "missing")
     }
 
     /// The number in an opened counter file (`file` < 0: the open failed), closing it.

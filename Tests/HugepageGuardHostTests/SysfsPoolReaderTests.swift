@@ -118,6 +118,17 @@ final class SysfsPoolReaderTests: XCTestCase {
         }
     }
 
+    func testASizeEntryThatIsNotADirectory_isSkipped_aSizeDirectoryWithoutItsCountersIsAnError() throws {
+        let root = try copyOfFixture("one-node-2m", in: try temporaryDirectory(self))
+        try write("not a directory\n", to: root + "/sys/kernel/mm/hugepages/hugepages-4096kB")
+        XCTAssertEqual(try SysfsPoolReader(environment: GuardEnvironment(sysfsRoot: root)).read().sizes.keys.sorted(), [2048])
+        let empty = root + "/sys/kernel/mm/hugepages/hugepages-8192kB"
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: false)
+        XCTAssertThrowsError(try SysfsPoolReader(environment: GuardEnvironment(sysfsRoot: root)).read()) {
+            XCTAssertEqual("\($0)", "\(empty)/nr_hugepages: missing")
+        }
+    }
+
     func testNoMounts_meansNoMountsNotAnError() throws {
         let root = try copyOfFixture("one-node-2m", in: try temporaryDirectory(self))
         try FileManager.default.removeItem(atPath: root + "/proc/mounts")
