@@ -122,13 +122,10 @@ public enum FileSystem {
         }
     }
 
-    /// Whether `list(path)` would list it (a directory this process may open), without
-    /// reading its entries.
-    public static func isListable(_ path: String) -> Bool {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else { return false }
-        close(fd)
-        return true
+    /// Whether `path` is a directory (after links, as `open` would find it): one `stat`.
+    public static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && FileKind(st.st_mode) == .directory
     }
 
     /// Names in a directory (without . and ..), or nil if it doesn't exist.

@@ -114,7 +114,7 @@ public struct LibvirtHostReader: Sendable {
             var known: [HugetlbfsMount] = []
             for m in mounts where m.fsType == "hugetlbfs" {
                 guard let size = pageSize(m) else { continue }
-                if FileSystem.isListable(environment.host(m.path + "/libvirt/qemu")) {
+                if FileSystem.isDirectory(environment.host(m.path + "/libvirt/qemu")) {
                     known.append(HugetlbfsMount(path: m.path, pageSizeKiB: size))
                 } else {
                     notes.append("hugetlbfs at \(m.path) has no libvirt/qemu directory, so it was mounted after libvirtd started: not counted as usable until libvirtd restarts")
@@ -151,28 +151,32 @@ public struct LibvirtHostReader: Sendable {
 
     /// One capabilities cache file: from its digest when that names the file as it is now,
     /// else parsed whole (some 200 KiB of XML, tens of milliseconds), and the digest written
-    /// for the next decision. The identity and the text come from one open descriptor, so a
-    /// digest never pairs one version's identity with another's machines. A digest that
-    /// can't be written (no state directory yet, a full disk) only means parsing again.
+    /// for the next decision. A digest is looked up by the file's identity from `stat`; one
+    /// written after parsing names the identity of the descriptor the text was read from, so a
+    /// digest never pairs one version's identity with another's machines. A digest that can't
+    /// be written (no state directory yet, a full disk) only means parsing again.
     /// With `machine`, only that machine type is kept (QemuCapabilities.machines).
     func capabilities(dir: String, name: String, machine: String?, digests: DirectoryHandle?) -> QemuCapabilities? {
         let path = dir + "/" + name
+        func source(_ st: stat) -> String {
+            [name, String(st.st_dev) + ":" + String(st.st_ino), String(st.st_size),
+             String(st.st_mtim.tv_sec) + "." + String(st.st_mtim.tv_nsec),
+             String(st.st_ctim.tv_sec) + "." + String(st.st_ctim.tv_nsec)].concatenated(separator: " ")
+        }
+        let digestName = Self.digestPrefix + String(decoding: name.utf8.dropLast(4), as: UTF8.self)  // without ".xml"
+        var st = stat()
+        guard stat(path, &st) == 0, FileKind(st.st_mode) == .regular else { return nil }
+        if let digests, let text = (try? digests.read(digestName, limit: Self.maxFileBytes)) ?? nil,
+           let caps = CapabilitiesDigest.decode(text, source: source(st), machine: machine) {
+            return caps
+        }
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0, FileKind(st.st_mode) == .regular else { return nil }
-        let source = [name, String(st.st_dev) + ":" + String(st.st_ino), String(st.st_size),
-                      String(st.st_mtim.tv_sec) + "." + String(st.st_mtim.tv_nsec),
-                      String(st.st_ctim.tv_sec) + "." + String(st.st_ctim.tv_nsec)].concatenated(separator: " ")
-        let digestName = Self.digestPrefix + String(decoding: name.utf8.dropLast(4), as: UTF8.self)  // without ".xml"
-        if let digests, let text = (try? digests.read(digestName, limit: Self.maxFileBytes)) ?? nil,
-           let caps = CapabilitiesDigest.decode(text, source: source, machine: machine) {
-            return caps
-        }
-        guard let bytes = try? FileSystem.readAll(fd: fd, path: path, limit: Self.maxFileBytes, expectedSize: Int(clamping: st.st_size)),
+        guard fstat(fd, &st) == 0, FileKind(st.st_mode) == .regular,
+              let bytes = try? FileSystem.readAll(fd: fd, path: path, limit: Self.maxFileBytes, expectedSize: Int(clamping: st.st_size)),
               let caps = QemuCapabilities.parse(bytes: bytes) else { return nil }
-        try? digests?.writeAtomically(name: digestName, bytes: Array(CapabilitiesDigest.encode(caps, source: source).utf8), mode: 0o600)
+        try? digests?.writeAtomically(name: digestName, bytes: Array(CapabilitiesDigest.encode(caps, source: source(st)).utf8), mode: 0o600)
         guard let machine else { return caps }
         return QemuCapabilities(emulator: caps.emulator, machines: caps.machines.filter { $0.name == machine || $0.alias == machine })
     }
