@@ -158,3 +158,65 @@ extension Decision {
         return result
     }
 }
+
+/// The sysfs counters one decision reads (SysfsPoolReader's `.needed`): only the page sizes
+/// its domain asks for, and of each, the free pages of the nodes its placement can look at.
+public struct CounterNeeds: Equatable, Sendable {
+    public struct Size: Equatable, Sendable {
+        public var pageSizeKiB: UInt64
+        /// Every node's free pages: some of this size's pages are bound to nodes while others
+        /// (another start's, the host reserve's) may come from any node.
+        public var allNodes: Bool
+        /// Else these nodes' (sorted). None at all: no page of this size is bound to a node,
+        /// so the pool's own free count is all the placement needs. When the kernel's `resv`
+        /// of the size is above 0 (pages promised to a mapping, on any node), every node is
+        /// read after all.
+        public var nodes: [Int]
+
+        public init(pageSizeKiB: UInt64, allNodes: Bool, nodes: [Int]) {
+            self.pageSizeKiB = pageSizeKiB; self.allNodes = allNodes; self.nodes = nodes
+        }
+    }
+    public var sizes: [Size]
+
+    public init(sizes: [Size]) { self.sizes = sizes }
+
+    public func size(_ kib: UInt64) -> Size? { sizes.first { $0.pageSizeKiB == kib } }
+}
+
+extension Decision {
+    /// What `evaluate` will look at for `demand`, beside `inFlight` and the config's host
+    /// reserve: for each page size the domain asks for, the nodes of every group the
+    /// placement makes of that size. A decision on a pool read this way equals one on the
+    /// whole pool: a node no group names holds nothing any group may take, and the pool's
+    /// free count is the sum of its nodes'.
+    public static func counterNeeds(demand: DomainDemand, inFlight: [DemandItem], config: GuardConfig) -> CounterNeeds {
+        CounterNeeds(sizes: demand.pageSizes.map { size in
+            // Pages bound to nodes (which), and pages that may come from any node: once there
+            // are both, every node counts and nothing more needs looking at.
+            var anyNode = false
+            var bound: [Int] = []
+            var last: NodeSet?
+            func take(_ node: Int) { if !bound.contains(node) { bound.append(node) } }
+            func take(_ nodes: NodeSet?) -> Bool {
+                if let nodes {
+                    // A ledger repeats a handful of node sets: each is taken once in a row.
+                    if nodes != last { for id in nodes.ids { take(id) } }
+                    last = nodes
+                } else {
+                    anyNode = true
+                }
+                return anyNode && !bound.isEmpty
+            }
+            func need() -> CounterNeeds.Size {
+                CounterNeeds.Size(pageSizeKiB: size, allNodes: anyNode && !bound.isEmpty, nodes: anyNode ? [] : bound.sorted())
+            }
+            for item in demand.items where item.pageSizeKiB == size { if take(item.hostNodes) { return need() } }
+            for item in inFlight where item.pageSizeKiB == size { if take(item.hostNodes) { return need() } }
+            for reserve in config.reserves where reserve.pageSizeKiB == size {
+                if let node = reserve.node { take(node) } else { anyNode = true }
+            }
+            return need()
+        })
+    }
+}

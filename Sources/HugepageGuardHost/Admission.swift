@@ -79,9 +79,9 @@ public struct Admission: Sendable {
                 // start's `started begin` stopped its reservation from counting, and count those
                 // pages twice as free.
                 let inFlight = ledger.inFlight(excluding: identity)
-                // Free pages per node are all a start that fits needs. One that doesn't is
-                // decided again on every counter: its refusal names each node's nr, and growth
-                // plans from them.
+                // Free pages per node are all a start that fits needs, and only of the sizes and
+                // nodes its decision looks at. One that doesn't fit is decided again on every
+                // counter: its refusal names each node's nr, and growth plans from them.
                 var outcome = evaluate(spec, config: config, stateDir: store.directory, digests: stateDir, operation: operation,
                                        inFlight: inFlight, notes: notes, nodes: .freeOnly)
                 if case let .decided(_, report, _) = outcome, !report.decision.fits {
@@ -134,16 +134,24 @@ public struct Admission: Sendable {
     /// `digests` is that directory when it is already open (under the ledger's lock).
     private func evaluate(_ spec: DomainSpec, config: GuardConfig, stateDir: String, digests: DirectoryHandle? = nil, operation: String,
                           inFlight: [DemandItem], notes: [LogLine], nodes: SysfsPoolReader.NodeCounters = .all) -> Outcome {
-        let kernelPool: HugepagePool
-        do { kernelPool = try SysfsPoolReader(environment: environment).read(nodes: nodes) } catch {
+        let reader = SysfsPoolReader(environment: environment)
+        var kernelPool: HugepagePool
+        do { kernelPool = try reader.readHost() } catch {
             return .failed(message: "cannot read the hugepage pool: \(error)")
         }
         // libvirt's side of the host: qemu.conf, its capabilities cache, the mounts it knows.
         let libvirt = LibvirtHostReader(environment: environment, digestDirectory: stateDir)
             .read(pool: kernelPool, capabilities: .needed(by: spec), digests: digests)
-        let pool = libvirt.restrict(kernelPool)
         var demand = DomainDemand(spec: spec, context: libvirt.context(basePageKiB: GuardEnvironment.basePageKiB, pool: kernelPool))
         demand.assumptions += libvirt.notes
+        // With free pages only, only the counters this decision looks at: its page sizes, and
+        // of each the nodes its pages, other starts' and the host reserve are bound to.
+        var counters = nodes
+        if case .freeOnly = nodes { counters = .needed(Decision.counterNeeds(demand: demand, inFlight: inFlight, config: config)) }
+        do { try reader.readCounters(into: &kernelPool, counters) } catch {
+            return .failed(message: "cannot read the hugepage pool: \(error)")
+        }
+        let pool = libvirt.restrict(kernelPool)
         let decision = Decision.evaluate(AdmissionInput(
             demand: demand, pool: pool, inFlight: inFlight, config: config,
             domainPolicy: spec.policyOverride, memfd: spec.memfdSource))

@@ -52,10 +52,13 @@ public final class DirectoryHandle {
         }
     }
 
+    /// A regular file opened here, with its size when it was opened.
+    private struct Opened { var fd: Int32; var size: Int }
+
     /// Opens `name` with O_NOFOLLOW and O_NONBLOCK (a FIFO that appears between the check
     /// and the open can't block us) and makes sure, on the descriptor, that it is a
     /// regular file.
-    private func openRegular(_ name: String, flags: Int32, mode: mode_t = 0) throws(HostError) -> Int32? {
+    private func openRegular(_ name: String, flags: Int32, mode: mode_t = 0) throws(HostError) -> Opened? {
         let fd = openat(self.fd, name, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, mode)
         if fd < 0 {
             let e = errno
@@ -66,24 +69,24 @@ public final class DirectoryHandle {
         var st = stat()
         guard fstat(fd, &st) == 0 else { let e = errno; close(fd); throw HostError(path: path(name), errno: e) }
         do { try requireRegular(st, name) } catch { close(fd); throw error }
-        return fd
+        return Opened(fd: fd, size: Int(clamping: st.st_size))
     }
 
     /// A regular file's content, or nil if there is none; at most `limit` bytes.
     public func read(_ name: String, limit: Int) throws(HostError) -> String? {
-        guard try existingRegularFile(name), let fd = try openRegular(name, flags: O_RDONLY) else { return nil }
-        defer { close(fd) }
-        return try FileSystem.readText(fd: fd, path: path(name), limit: limit)
+        guard try existingRegularFile(name), let file = try openRegular(name, flags: O_RDONLY) else { return nil }
+        defer { close(file.fd) }
+        return try FileSystem.readText(fd: file.fd, path: path(name), limit: limit, expectedSize: file.size)
     }
 
     /// `name` opened for reading and writing, created (mode 0600) if missing: a lock file.
     /// The caller closes the descriptor.
     public func openLockFile(_ name: String) throws(HostError) -> Int32 {
         _ = try existingRegularFile(name)
-        guard let fd = try openRegular(name, flags: O_RDWR | O_CREAT, mode: 0o600) else {
+        guard let file = try openRegular(name, flags: O_RDWR | O_CREAT, mode: 0o600) else {
             throw HostError(path: path(name), errno: ENOENT)  // O_CREAT: not reached
         }
-        return fd
+        return file.fd
     }
 
     /// Replaces `name` atomically: `name.tmp.<pid>` is created new (O_EXCL, so never

@@ -53,24 +53,31 @@ public enum FileSystem {
     }
 
     /// Everything readable from `fd` until end of file, as UTF-8 text, at most `limit` bytes.
-    public static func readText(fd: Int32, path: String, limit: Int) throws(HostError) -> String {
-        try text(readAll(fd: fd, path: path, limit: limit), path: path)
+    /// `expectedSize`: as for `readAll`.
+    public static func readText(fd: Int32, path: String, limit: Int, expectedSize: Int = 0) throws(HostError) -> String {
+        try text(readAll(fd: fd, path: path, limit: limit, expectedSize: expectedSize), path: path)
     }
 
     /// Everything readable from `fd` until end of file. It reads at most `limit + 1` bytes:
     /// one more than the limit means the input is too large, and that is an error naming
     /// `path`, so a `/dev/zero` can never be read until memory runs out.
     ///
-    /// The bytes are read straight into the array, sized for `expectedSize` (a regular file's
-    /// size from fstat) and one byte more to see the end, else for 16 KiB, which holds a
-    /// domain XML or a kernel file whole; only what is longer than that is read on in chunks.
+    /// The bytes are read straight into the array, sized for `expectedSize` and one byte more
+    /// to see the end, else for 16 KiB, which holds a domain XML or a kernel file whole; only
+    /// what is longer than that is read on in chunks.
+    ///
+    /// `expectedSize`, when above 0, is the size `fstat` gave for `fd`, a regular file: then a
+    /// read that returns less than it was asked for has reached the end of the file (only
+    /// there does a regular file's read come up short), and no further read is made to see
+    /// the end. Leave it 0 for anything else: a pipe, or a kernel file whose size reads 0.
     public static func readAll(fd: Int32, path: String, limit: Int, expectedSize: Int = 0) throws(HostError) -> [UInt8] {
         var failure: Int32 = 0
         /// Reads into `buffer` until it is full or the input ends; how many bytes it holds.
         func fill(_ buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
             var count = 0
             while count < buffer.count {
-                let n = read(fd, buffer.baseAddress! + count, buffer.count - count)
+                let asked = buffer.count - count
+                let n = read(fd, buffer.baseAddress! + count, asked)
                 if n < 0 {
                     if errno == EINTR { continue }
                     failure = errno
@@ -78,6 +85,7 @@ public enum FileSystem {
                 }
                 if n == 0 { break }
                 count += n
+                if expectedSize > 0 && n < asked { break }
             }
             return count
         }
@@ -134,19 +142,29 @@ public enum FileSystem {
         return list(dir)
     }
 
-    /// Names in the directory open as `fd`, which stays open (for reading files relative to
-    /// it); nil if the entries can't be read. The listing shares the descriptor's position, so
-    /// a descriptor is listed once.
-    public static func list(fd: Int32) -> [String]? {
-        let own = dup(fd)
-        guard own >= 0 else { return nil }
-        guard let dir = fdopendir(own) else { close(own); return nil }
-        return list(dir)
+    /// A directory opened for listing, whose descriptor (`fd`) also serves to open files
+    /// relative to it; closed when released.
+    public final class Directory {
+        private let dir: OpaquePointer
+        public var fd: Int32 { dirfd(dir) }
+        /// nil when `path` is not a directory this process can open.
+        public init?(_ path: String) {
+            guard let dir = opendir(path) else { return nil }
+            self.dir = dir
+        }
+        deinit { closedir(dir) }
+        /// The names in it (without . and ..), sorted.
+        public func names() -> [String] { FileSystem.entries(dir) }
     }
 
     /// The entries of `dir`, sorted; closes it.
     private static func list(_ dir: OpaquePointer) -> [String] {
         defer { closedir(dir) }
+        return entries(dir)
+    }
+
+    /// The entries of `dir` from where its reading stands, sorted.
+    private static func entries(_ dir: OpaquePointer) -> [String] {
         var names: [String] = []
         while let entry = readdir(dir) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in

@@ -7,42 +7,67 @@ public struct SysfsPoolReader: Sendable {
     public var environment: GuardEnvironment
     public init(environment: GuardEnvironment) { self.environment = environment }
 
-    /// Which per-node counters to read.
+    /// Which counters to read.
     public enum NodeCounters: Sendable {
-        /// nr, free and surplus of every node.
+        /// nr, free and surplus of every page size and node.
         case all
         /// Only free pages per node, which is all a decision that fits needs: a third of the
         /// files. The pool says so (`nodeTotalsRead` false) and its nodes' nr and surplus, and
         /// each size's surplus (which no decision reads), are 0; whoever needs them (a
         /// refusal's advice, growth, the agent) reads the pool again with `.all`.
         case freeOnly
+        /// As `.freeOnly`, and only what one decision looks at (`Decision.counterNeeds`): the
+        /// page sizes it names, and of each only the nodes it names. The pool holds no other
+        /// size, and no other node.
+        case needed(CounterNeeds)
+
+        var totals: Bool { if case .all = self { return true } else { return false } }
     }
 
+    /// The whole pool: `readHost` and then `readCounters`.
     public func read(nodes: NodeCounters = .all) throws(HostError) -> HugepagePool {
+        var pool = try readHost()
+        try readCounters(into: &pool, nodes)
+        return pool
+    }
+
+    /// The host's side of the pool without a counter: the kernel's default page size
+    /// (/proc/meminfo) and the mount table with its hugetlbfs mounts. What libvirt's side of
+    /// the host and a domain's demand are worked out from, before any counter is read.
+    public func readHost() throws(HostError) -> HugepagePool {
         let meminfo = try FileSystem.readFile(environment.host("/proc/meminfo"), limit: ReadLimit.kernelFile) ?? ""
         let kernelDefault = PoolText.defaultHugepageSize(meminfo: meminfo)
         let mountsText = try FileSystem.readFile(environment.host("/proc/mounts"), limit: ReadLimit.kernelFile) ?? ""
         let mountTable = MountEntry.parse(procMounts: mountsText)
-        let mounts = PoolText.hugetlbfsMounts(in: mountTable, kernelDefaultKiB: kernelDefault)
+        var pool = HugepagePool(sizes: [:], mounts: PoolText.hugetlbfsMounts(in: mountTable, kernelDefaultKiB: kernelDefault),
+                                kernelDefaultKiB: kernelDefault)
+        pool.mountTable = mountTable
+        return pool
+    }
 
+    /// The counters of every page size into `pool` (from `readHost`), as `nodes` says.
+    public func readCounters(into result: inout HugepagePool, _ nodes: NodeCounters) throws(HostError) {
+        var needs: CounterNeeds?
+        if case .needed(let n) = nodes { needs = n }
         // Both directories are opened once and listed through their descriptors; every counter
         // is opened by its path relative to one of them.
         let globalDir = environment.host("/sys/kernel/mm/hugepages")
-        let globalFD = open(globalDir, O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC)
-        defer { if globalFD >= 0 { close(globalFD) } }
-        guard globalFD >= 0, let sizeDirs = FileSystem.list(fd: globalFD) else {
+        guard let global = FileSystem.Directory(globalDir) else {
             throw HostError(path: globalDir, reason: "missing: this kernel has no hugetlb support")
         }
+        let globalFD = global.fd, sizeDirs = global.names()
         let nodeRoot = environment.host("/sys/devices/system/node")
-        let nodeRootFD = open(nodeRoot, O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC)
-        defer { if nodeRootFD >= 0 { close(nodeRootFD) } }
-        let nodeDirs = ((nodeRootFD >= 0 ? FileSystem.list(fd: nodeRootFD) : nil) ?? []).compactMap { name -> (name: String, id: Int)? in
+        let nodeDirectory = FileSystem.Directory(nodeRoot)
+        let nodeRootFD = nodeDirectory?.fd ?? -1
+        let nodeDirs = (nodeDirectory?.names() ?? []).compactMap { name -> (name: String, id: Int)? in
             guard name.hasPrefix("node"), let id = Int(name.dropFirst(4)) else { return nil }
             return (name, id)
         }
         var sizes: [UInt64: PagePool] = [:]
         for dir in sizeDirs {
             guard let kib = PoolText.pageSize(directoryName: dir) else { continue }
+            let need = needs?.size(kib)
+            if needs != nil && need == nil { continue }
             // A size whose directory isn't there (or isn't a directory) is skipped.
             guard let nr = try Counter.read(in: globalFD, path: globalDir, node: nil, sizeDirectory: dir, "nr_hugepages") else { continue }
             func global(_ name: StaticString) throws(HostError) -> UInt64 {
@@ -52,12 +77,17 @@ public struct SysfsPoolReader: Sendable {
                 return n
             }
             var pool = PagePool(sizeKiB: kib, nr: nr, free: try global("free_hugepages"), resv: try global("resv_hugepages"),
-                                surplus: nodes == .all ? try global("surplus_hugepages") : 0,
+                                surplus: nodes.totals ? try global("surplus_hugepages") : 0,
                                 nodes: [Int: NodeCounts](minimumCapacity: nodeDirs.count))
+            // Which nodes: all, unless one decision names fewer. `resv` pages may be faulted
+            // on any node, so with some promised every node counts again.
+            var only: [Int]?
+            if let need, !need.allNodes { only = need.nodes.isEmpty || pool.resv == 0 ? need.nodes : nil }
             for (name, node) in nodeDirs {
+                if let only, !only.contains(node) { continue }
                 // A node without this page size has no such directory, and is left out.
                 guard let free = try Counter.read(in: nodeRootFD, path: nodeRoot, node: name, sizeDirectory: dir, "free_hugepages") else { continue }
-                guard nodes == .all else {
+                guard nodes.totals else {
                     pool.nodes[node] = NodeCounts(nr: 0, free: free, surplus: 0)
                     continue
                 }
@@ -71,10 +101,8 @@ public struct SysfsPoolReader: Sendable {
             }
             sizes[kib] = pool
         }
-        var pool = HugepagePool(sizes: sizes, mounts: mounts, kernelDefaultKiB: kernelDefault)
-        pool.mountTable = mountTable
-        pool.nodeTotalsRead = nodes == .all
-        return pool
+        result.sizes = sizes
+        result.nodeTotalsRead = nodes.totals
     }
 }
 

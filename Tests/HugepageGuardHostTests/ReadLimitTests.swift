@@ -68,6 +68,18 @@ final class ReadLimitTests: XCTestCase {
         XCTAssertEqual(try FileSystem.readAll(fd: fd, path: path, limit: 1 << 20, expectedSize: 100).count, 30_000)
     }
 
+    func testReadAll_aFileShorterThanItsSize_isReadToItsEnd_inOneRead() throws {
+        // A file that shrank after fstat: the short read is its end.
+        let path = try temporaryDirectory(self) + "/f"
+        try write(String(repeating: "z", count: 5_000), to: path)
+        let fd = open(path, O_RDONLY)
+        defer { close(fd) }
+        XCTAssertEqual(try FileSystem.readAll(fd: fd, path: path, limit: 1 << 20, expectedSize: 20_000).count, 5_000)
+        // And its exact size, as fstat gives it, is read whole too.
+        XCTAssertEqual(lseek(fd, 0, SEEK_SET), 0)
+        XCTAssertEqual(try FileSystem.readAll(fd: fd, path: path, limit: 1 << 20, expectedSize: 5_000), Array(repeating: UInt8(ascii: "z"), count: 5_000))
+    }
+
     func testInvalidUTF8_isAnErrorNotReplaced() throws {
         let path = try temporaryDirectory(self) + "/f"
         try Data([0x61, 0xff, 0x62]).write(to: URL(fileURLWithPath: path))

@@ -59,6 +59,89 @@ final class SysfsPoolReaderTests: XCTestCase {
         }
     }
 
+    func testNeeded_readsOnlyTheSizesAndNodesNamed_andEveryNodeOnceResvIsAboveZero() throws {
+        let root = try copyOfFixture("eight-nodes-2m-1g", in: try temporaryDirectory(self))
+        // Counters nobody asks for can't be read: reading them would fail.
+        func spoil(_ path: String) throws { try write("spoiled\n", to: root + path) }
+        try spoil("/sys/devices/system/node/node5/hugepages/hugepages-2048kB/free_hugepages")
+        try spoil("/sys/kernel/mm/hugepages/hugepages-1048576kB/free_hugepages")
+        let reader = SysfsPoolReader(environment: GuardEnvironment(sysfsRoot: root))
+        func read(_ sizes: [CounterNeeds.Size]) throws -> HugepagePool { try reader.read(nodes: .needed(CounterNeeds(sizes: sizes))) }
+
+        let bound = try read([.init(pageSizeKiB: 2048, allNodes: false, nodes: [1, 3, 9])])
+        XCTAssertEqual(bound.sizes.keys.sorted(), [2048])
+        XCTAssertEqual(bound.sizes[2048]?.nodes.mapValues(\.free), [1: 32, 3: 8], "node 9 is not on this host")
+        XCTAssertEqual([bound.sizes[2048]?.nr, bound.sizes[2048]?.free, bound.sizes[2048]?.resv], [256, 232, 0])
+        XCTAssertFalse(bound.nodeTotalsRead)
+        let whole = try read([.init(pageSizeKiB: 2048, allNodes: false, nodes: [])])
+        XCTAssertEqual(whole.sizes[2048]?.nodes, [:])
+        XCTAssertEqual(whole.sizes[2048]?.free, 232)
+
+        // Every node, when asked, or when the kernel has pages reserved for a mapping.
+        XCTAssertThrowsError(try read([.init(pageSizeKiB: 2048, allNodes: true, nodes: [])]))
+        try write("2\n", to: root + "/sys/kernel/mm/hugepages/hugepages-2048kB/resv_hugepages")
+        XCTAssertThrowsError(try read([.init(pageSizeKiB: 2048, allNodes: false, nodes: [1])])) {
+            XCTAssertTrue("\($0)".contains("node5"), "\($0)")
+        }
+        XCTAssertEqual(try read([.init(pageSizeKiB: 2048, allNodes: false, nodes: [])]).sizes[2048]?.resv, 2)
+        // A size asked for is read whole.
+        XCTAssertThrowsError(try read([.init(pageSizeKiB: 1_048_576, allNodes: false, nodes: [])]))
+    }
+
+    /// A decision on the counters it names is the decision on the whole pool, for every mix
+    /// of bound and unbound pages, other starts, host reserves and `resv`, fitting or not.
+    func testDecisionOnTheCountersItNames_isTheDecisionOnTheWholePool() throws {
+        let root = try copyOfFixture("eight-nodes-2m-1g", in: try temporaryDirectory(self))
+        let reader = SysfsPoolReader(environment: GuardEnvironment(sysfsRoot: root))
+        let sets: [[Int]?] = [nil, [3], [0, 1], [0, 1, 2, 3], [5, 6, 7], [7]]
+        let reserveChoices: [[HostReserve]] = [[], [HostReserve(pageSizeKiB: 2048, node: 3, pages: 4)],
+                                               [HostReserve(pageSizeKiB: 2048, node: nil, pages: 16)],
+                                               [HostReserve(pageSizeKiB: 1_048_576, node: 7, pages: 1)]]
+        var compared = 0, refused = 0
+        for resv in [0, 6] {
+            try write("\(resv)\n", to: root + "/sys/kernel/mm/hugepages/hugepages-2048kB/resv_hugepages")
+            let whole = try reader.read()
+            for vmNodes in sets {
+                for size in [UInt64(2048), 1_048_576] {
+                    for pages in [UInt64(1), 24, 100] {
+                        for otherNodes in sets + [[2]] {
+                          for otherPages in [UInt64(8), 40] {
+                            for reserves in reserveChoices {
+                                var config = GuardConfig()
+                                config.reserves = reserves
+                                let demand = DomainDemand(domain: "vm", items: [
+                                    DemandItem(pageSizeKiB: size, hostNodes: vmNodes.map { NodeSet($0) }, pages: size == 2048 ? pages : pages / 24 + 1)])
+                                let inFlight = [DemandItem(pageSizeKiB: 2048, hostNodes: otherNodes.map { NodeSet($0) }, pages: otherPages),
+                                                DemandItem(pageSizeKiB: 1_048_576, hostNodes: otherNodes.map { NodeSet($0) }, pages: 1)]
+                                let needs = Decision.counterNeeds(demand: demand, inFlight: inFlight, config: config)
+                                let part = try reader.read(nodes: .needed(needs))
+                                func decide(_ pool: HugepagePool) -> Decision {
+                                    Decision.evaluate(AdmissionInput(demand: demand, pool: pool, inFlight: inFlight, config: config))
+                                }
+                                let a = decide(whole), b = decide(part)
+                                XCTAssertEqual(a, b, "vm \(String(describing: vmNodes)) \(size) kB × \(pages), \(otherPages) others on \(String(describing: otherNodes)), reserves \(reserves), resv \(resv)")
+                                compared += 1
+                                if a.verdict == .refuse { refused += 1 }
+                            }
+                          }
+                        }
+                    }
+                }
+            }
+        }
+        // With `resv` above 0, its pages may lie on nodes no group names: here they must, for
+        // the start to fit beside another start that takes most of nodes 0 and 1.
+        let demand = DomainDemand(domain: "vm", items: [DemandItem(pageSizeKiB: 2048, hostNodes: NodeSet([0]), pages: 20)])
+        let inFlight = [DemandItem(pageSizeKiB: 2048, hostNodes: NodeSet([0, 1]), pages: 40)]
+        let part = try reader.read(nodes: .needed(Decision.counterNeeds(demand: demand, inFlight: inFlight, config: GuardConfig())))
+        XCTAssertEqual(part.sizes[2048]?.resv, 6)
+        XCTAssertEqual(part.sizes[2048]?.nodes.count, 8, "every node, once resv is above 0")
+        XCTAssertEqual(Decision.evaluate(AdmissionInput(demand: demand, pool: part, inFlight: inFlight, config: GuardConfig())).verdict, .admit)
+        // Both outcomes were compared, many times each.
+        XCTAssertGreaterThan(refused, 100)
+        XCTAssertGreaterThan(compared - refused, 100)
+    }
+
     func testTwoNodes2M1G_readsBothSizesPerNodeWithResv() {
         guard let pool = read(fixtureRoot("two-nodes-2m-1g")) else { return }
         XCTAssertEqual(pool.sizes.keys.sorted(), [2048, 1_048_576])
