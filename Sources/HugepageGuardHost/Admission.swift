@@ -82,11 +82,11 @@ public struct Admission: Sendable {
                 // Free pages per node are all a start that fits needs, and only of the sizes and
                 // nodes its decision looks at. One that doesn't fit is decided again on every
                 // counter: its refusal names each node's nr, and growth plans from them.
-                var outcome = evaluate(spec, config: config, stateDir: store.directory, digests: stateDir, operation: operation,
-                                       inFlight: inFlight, notes: notes, nodes: .freeOnly)
+                var outcome = evaluate(spec, config: config, stateDir: store.directory, digests: stateDir, daemon: owner,
+                                       operation: operation, inFlight: inFlight, notes: notes, nodes: .freeOnly)
                 if case let .decided(_, report, _) = outcome, !report.decision.fits {
-                    outcome = evaluate(spec, config: config, stateDir: store.directory, digests: stateDir, operation: operation,
-                                       inFlight: inFlight, notes: notes)
+                    outcome = evaluate(spec, config: config, stateDir: store.directory, digests: stateDir, daemon: owner,
+                                       operation: operation, inFlight: inFlight, notes: notes)
                 }
                 // Growth happens under the same lock, so parallel starts never grow twice for one
                 // shortfall, and the decision after it reads the grown pool anew.
@@ -94,7 +94,8 @@ public struct Admission: Sendable {
                 if case let .decided(s, report, notes) = outcome, mayGrow(s, report, config) {
                     let growth = PoolGrowth(environment: environment, stateDir: store.directory, writer: poolWriter)
                     let result = growth.grow(report: report, config: config) { () -> DecisionReport? in
-                        let again = evaluate(spec, config: config, stateDir: store.directory, digests: stateDir, operation: operation,
+                        let again = evaluate(spec, config: config, stateDir: store.directory, digests: stateDir, daemon: owner,
+                                             operation: operation,
                                              inFlight: ledger.inFlight(excluding: identity), notes: [])
                         guard case let .decided(_, r, _) = again else { return nil }
                         return r
@@ -131,8 +132,10 @@ public struct Admission: Sendable {
 
     /// Reads the pool and decides against it.
     /// `stateDir` holds the digests of libvirt's capabilities cache (LibvirtHostReader);
-    /// `digests` is that directory when it is already open (under the ledger's lock).
-    private func evaluate(_ spec: DomainSpec, config: GuardConfig, stateDir: String, digests: DirectoryHandle? = nil, operation: String,
+    /// `digests` is that directory when it is already open (under the ledger's lock);
+    /// `daemon` the libvirt daemon running the hook, when it is known.
+    private func evaluate(_ spec: DomainSpec, config: GuardConfig, stateDir: String, digests: DirectoryHandle? = nil,
+                          daemon: ProcessRef? = nil, operation: String,
                           inFlight: [DemandItem], notes: [LogLine], nodes: SysfsPoolReader.NodeCounters = .all) -> Outcome {
         let reader = SysfsPoolReader(environment: environment)
         var kernelPool: HugepagePool
@@ -141,7 +144,7 @@ public struct Admission: Sendable {
         }
         // libvirt's side of the host: qemu.conf, its capabilities cache, the mounts it knows.
         let libvirt = LibvirtHostReader(environment: environment, digestDirectory: stateDir)
-            .read(pool: kernelPool, capabilities: .needed(by: spec), digests: digests)
+            .read(pool: kernelPool, capabilities: .needed(by: spec), digests: digests, daemon: daemon)
         var demand = DomainDemand(spec: spec, context: libvirt.context(basePageKiB: GuardEnvironment.basePageKiB, pool: kernelPool))
         demand.assumptions += libvirt.notes
         // With free pages only, only the counters this decision looks at: its page sizes, and

@@ -71,8 +71,10 @@ public struct LibvirtHostReader: Sendable {
     }
 
     /// `digests`: the digest directory when the caller already holds it open; else it is
-    /// opened here.
-    public func read(pool: HugepagePool, capabilities scope: CapabilitiesScope = .all, digests held: DirectoryHandle? = nil) -> Facts {
+    /// opened here. `daemon`: the libvirt daemon running the hook, when the caller is the
+    /// hook (its start is when it read qemu.conf); else its pid file says when it started.
+    public func read(pool: HugepagePool, capabilities scope: CapabilitiesScope = .all, digests held: DirectoryHandle? = nil,
+                     daemon: ProcessRef? = nil) -> Facts {
         var notes: [String] = []
         // The mounts as the pool was read with them; read here only for a pool from elsewhere.
         let mounts = pool.mountTable
@@ -96,7 +98,7 @@ public struct LibvirtHostReader: Sendable {
         func pageSize(_ m: MountEntry) -> UInt64? { m.hugePageKiB(kernelDefaultKiB: pool.kernelDefaultKiB) }
 
         // libvirtd reads qemu.conf once, at start: an edit since then is not in force yet.
-        if let changed = confModified, let started = libvirtdStart(), changed > started {
+        if let changed = confModified, let started = daemon.map(Self.startTime) ?? libvirtdStart(), changed > started {
             notes.append("\(Self.qemuConfPath) changed after libvirtd started, so libvirtd still runs on the old file: counted with the file as it is now")
         }
 
@@ -183,6 +185,16 @@ public struct LibvirtHostReader: Sendable {
 
     /// Digests are named after their cache file: `qemu-caps.<sha256 of the emulator's path>`.
     static let digestPrefix = "qemu-caps."
+
+    /// When `process` started, in seconds since the epoch: its start in clock ticks after
+    /// boot (/proc/<pid>/stat), put on the wall clock of now.
+    static func startTime(_ process: ProcessRef) -> Int64 {
+        var real = timespec(), boot = timespec()
+        clock_gettime(CLOCK_REALTIME, &real)
+        clock_gettime(CLOCK_BOOTTIME, &boot)
+        let ticksPerSecond = max(1, UInt64(clamping: sysconf(Int32(_SC_CLK_TCK))))
+        return Int64(real.tv_sec) - Int64(boot.tv_sec) + Int64(clamping: process.startTicks / ticksPerSecond)
+    }
 
     /// When the running libvirtd started, in seconds since the epoch: it writes its pid file
     /// when it starts (`virPidFileAcquirePath`). nil when there is none.

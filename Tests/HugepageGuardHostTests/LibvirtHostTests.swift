@@ -147,6 +147,19 @@ final class LibvirtHostTests: XCTestCase {
         XCTAssertFalse(try facts().notes.contains { $0.contains("changed after libvirtd started") })
         setMtime(started + 10, "/etc/libvirt/qemu.conf")
         XCTAssertTrue(try facts().notes.contains { $0.contains("changed after libvirtd started") })
+
+        // The hook knows the daemon running it: its start counts, not the pid file's time.
+        let daemon = try XCTUnwrap(ProcessTable.ref(pid: getpid()))
+        let daemonStarted = LibvirtHostReader.startTime(daemon)
+        XCTAssertLessThanOrEqual(daemonStarted, Int64(time(nil)))
+        XCTAssertGreaterThan(daemonStarted, started + 10)
+        let pool = try SysfsPoolReader(environment: environment).read()
+        func noted() -> Bool {
+            LibvirtHostReader(environment: environment).read(pool: pool, daemon: daemon).notes.contains { $0.contains("changed after libvirtd started") }
+        }
+        XCTAssertFalse(noted(), "edited before the daemon started, though after the pid file's time")
+        setMtime(daemonStarted + 5, "/etc/libvirt/qemu.conf")
+        XCTAssertTrue(noted())
     }
 
     // MARK: class 1: the capabilities cache
