@@ -109,9 +109,16 @@ public enum FileSystem {
 
     /// `bytes` as a String; invalid UTF-8 is an error naming `path`, never silently replaced.
     static func text(_ bytes: [UInt8], path: String) throws(HostError) -> String {
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw HostError(path: path, reason: "is not valid UTF-8 text")
+        // Decoding replaces each invalid sequence with U+FFFD, so the text holds exactly the
+        // bytes read only when they were valid UTF-8. (Decoding is the stdlib's direct path
+        // for an array of bytes; `String(validating:as:)` goes through a generic one, which
+        // costs every hook run a type lookup by name and more.)
+        var text = String(decoding: bytes, as: UTF8.self)
+        let valid = text.withUTF8 { decoded in
+            decoded.count == bytes.count
+                && bytes.withUnsafeBytes { raw in decoded.isEmpty || memcmp(decoded.baseAddress!, raw.baseAddress!, decoded.count) == 0 }
         }
+        guard valid else { throw HostError(path: path, reason: "is not valid UTF-8 text") }
         return text
     }
 
