@@ -61,19 +61,6 @@ extension UnsafeBufferPointer<UInt8> {
         hasSameBytes(as: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
     }
 
-    /// Where `bytes` next occur at or after `start`; nil when they don't (or are empty).
-    func firstIndex(of bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
-        guard let first = bytes.first else { return nil }
-        var i = start
-        while i + bytes.count <= count {
-            i = firstIndex(of: first, or: first, from: i)
-            guard i + bytes.count <= count else { return nil }
-            if UnsafeBufferPointer(rebasing: self[i..<(i + bytes.count)]).hasSameBytes(as: bytes) { return i }
-            i += 1
-        }
-        return nil
-    }
-
     /// Whether these bytes begin with `prefix`, byte for byte.
     func startsWithBytes(of prefix: UnsafeBufferPointer<UInt8>) -> Bool {
         count >= prefix.count && UnsafeBufferPointer(rebasing: self[..<prefix.count]).hasSameBytes(as: prefix)

@@ -90,9 +90,8 @@ public enum CapabilitiesDigest {
         let body = UnsafeBufferPointer(rebasing: b[..<sealStart])
         guard sealMatches(UnsafeBufferPointer(rebasing: b[sealStart..<(b.count - 1)]), body: body) else { return nil }
         let wanted = machine.map { Array($0.utf8) }
-        // A line that names the wanted machine holds `name=` or `alias=` and the name as
-        // `encode` wrote it, a whole value.
-        let needles = machine.map { m in ["name=", "alias="].map { Array(($0 + Logfmt.value(m)).utf8) } }
+        // A line that names the wanted machine holds it as `encode` wrote it.
+        let written = machine.map { Array(Logfmt.value($0).utf8) }
         var lineStart = 0, lineNo = 0
         var emulator: String?
         var machines: [MachineCapability] = []
@@ -110,7 +109,7 @@ public enum CapabilitiesDigest {
                 guard let fields = Logfmt.parse(bytes: line), fields.count == 1, fields[0].0 == "emulator", !fields[0].1.isEmpty else { return nil }
                 emulator = fields[0].1
             default:
-                if let needles, !needles.contains(where: { names(line, $0) }) { continue }
+                if let written, !written.withUnsafeBufferPointer({ mayName(line, $0) }) { continue }
                 guard let m = machineLine(line, wanted: wanted) else { return nil }
                 if let m = m { machines.append(m) }
             }
@@ -119,18 +118,32 @@ public enum CapabilitiesDigest {
         return QemuCapabilities(emulator: emulator, machines: machines)
     }
 
-    /// Whether `pair` (`key=value`) is one of the line's pairs, whole: at the start of the line
-    /// or after a space, and followed by a space or the end of the line.
-    private static func names(_ line: UnsafeBufferPointer<UInt8>, _ pair: [UInt8]) -> Bool {
-        pair.withUnsafeBufferPointer { pair in
-            var from = 0
-            while let i = line.firstIndex(of: pair, from: from) {
-                let end = i + pair.count
-                if (i == 0 || line[i - 1] == UInt8(ascii: " ")) && (end == line.count || line[end] == UInt8(ascii: " ")) { return true }
-                from = i + 1
+    /// Whether a machine line may name `written` (a name as `encode` writes it, quoted when
+    /// it needs to be): its `name=` or `alias=`, found where `encode` puts them (after
+    /// `type=`, in that order), holds it. A line laid out otherwise may: `machineLine` reads it.
+    private static func mayName(_ line: UnsafeBufferPointer<UInt8>, _ written: UnsafeBufferPointer<UInt8>) -> Bool {
+        let space = UInt8(ascii: " "), quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
+        var i = line.firstIndex(of: space, or: space, from: 0) + 1  // past `type=…`
+        /// The value of `key` at `i`, as written (quotes and escapes kept); moves `i` past it.
+        func value(after key: StaticString) -> UnsafeBufferPointer<UInt8>? {
+            let k = UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount)
+            guard i + k.count < line.count, UnsafeBufferPointer(rebasing: line[i..<(i + k.count)]).hasSameBytes(as: k) else { return nil }
+            let start = i + k.count
+            var end = start
+            if line[start] == quote {
+                end += 1
+                while end < line.count, line[end] != quote { end += line[end] == backslash ? 2 : 1 }
+                end = min(end + 1, line.count)
+            } else {
+                end = line.firstIndex(of: space, or: space, from: start)
             }
-            return false
+            i = end + 1
+            return UnsafeBufferPointer(rebasing: line[start..<end])
         }
+        guard let name = value(after: "name=") else { return true }
+        if name.hasSameBytes(as: written) { return true }
+        guard let alias = value(after: "alias=") else { return false }
+        return alias.hasSameBytes(as: written)
     }
 
     /// One `type= name= [alias=] numa_mem=` line: nil when it is not one; .some(nil) when it

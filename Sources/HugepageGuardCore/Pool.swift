@@ -38,7 +38,8 @@ public struct HugepagePool: Equatable, Sendable {
     /// Every line of /proc/mounts, as read with the pool (nil for a pool not read from a
     /// host): libvirt's side of the host is worked out from the same reading.
     public var mountTable: [MountEntry]?
-    /// false when only free pages were read per node (SysfsPoolReader's `.freeOnly`): the
+    /// false when only free pages were read per node (SysfsPoolReader's `.freeOnly`, or
+    /// `.needed`, which also leaves out the sizes and nodes a decision doesn't look at): the
     /// nodes' nr and surplus, and each size's surplus, are then 0, not the kernel's.
     public var nodeTotalsRead = true
 

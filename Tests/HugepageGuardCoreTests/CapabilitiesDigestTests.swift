@@ -47,6 +47,8 @@ final class CapabilitiesDigestTests: XCTestCase {
         XCTAssertEqual(CapabilitiesDigest.decode(text, source: source, machine: "pc")?.machines, [caps.machines[0]])
         XCTAssertEqual(CapabilitiesDigest.decode(text, source: source, machine: "pc-i440fx-2.12")?.machines, [caps.machines[1]])
         XCTAssertEqual(CapabilitiesDigest.decode(text, source: source, machine: "odd \"name\"=x")?.machines, [caps.machines[2]])
+        XCTAssertEqual(CapabilitiesDigest.decode(text, source: source, machine: "a b")?.machines, [caps.machines[2]], "an alias after a quoted name")
+        XCTAssertEqual(CapabilitiesDigest.decode(text, source: source, machine: "a")?.machines, [], "part of a quoted value")
         XCTAssertEqual(CapabilitiesDigest.decode(text, source: source, machine: "q35")?.machines, [])
         XCTAssertEqual(CapabilitiesDigest.decode(text, source: source, machine: "q35")?.emulator, caps.emulator)
         // A changed line of another machine unseals the digest.
