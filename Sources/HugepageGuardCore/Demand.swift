@@ -79,7 +79,13 @@ public struct DomainDemand: Equatable, Sendable {
     public var unstartable: [String] = []
 
     public var isZero: Bool { items.allSatisfy { $0.pages == 0 } }
-    public var pageSizes: [UInt64] { Array(Set(items.map(\.pageSizeKiB))).sorted() }
+    /// The page sizes the items name, ascending, each once.
+    public var pageSizes: [UInt64] {
+        var sizes: [UInt64] = []
+        for item in items where !sizes.contains(item.pageSizeKiB) { sizes.append(item.pageSizeKiB) }
+        sizes.sort()
+        return sizes
+    }
     public func pages(ofSize kib: UInt64) -> UInt64 {
         items.filter { $0.pageSizeKiB == kib }.reduce(0) { $0.saturatingAdd($1.pages) }
     }

@@ -66,13 +66,13 @@ extension DomainSpec {
         }
         guard let memory = root.child("memory") else { throw .missing(element: "<memory>") }
         let memoryKiB = try parseSize(memory.text, unit: memory["unit"], element: "<memory>")
-        let backing = try MemoryBackingSection(root.child("memoryBacking"))
+        var backing = try MemoryBackingSection(root.child("memoryBacking"))
         let numa = try NumaSection(root.child("cpu")?.child("numa"))
         let devices = try MemoryDevicesSection(root.child("devices"))
         let guardElement = try parseGuardMetadata(root.child("metadata"))
 
         self.init(name: name, uuid: root.child("uuid")?.text.trimmingCharacters(in: " \t\n"),
-                  memoryKiB: memoryKiB, hugepages: backing.hugepages, memfdSource: backing.source == "memfd",
+                  memoryKiB: memoryKiB, hugepages: backing.hugepages.take(), memfdSource: backing.source == "memfd",
                   cells: numa.cells, numatune: try parseNumatune(root.child("numatune")),
                   memoryDevices: devices.memory, policyOverride: guardElement.policy)
         growOverride = guardElement.grow

@@ -33,7 +33,14 @@ public struct NodeSet: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// Returns nil where libvirt would fail, for an id of 4096 or more set, and for an empty
     /// result. Linear in the text: ranges are set a 64-bit word at a time.
     public static func parse(_ text: String) -> NodeSet? {
-        var bits = [UInt64](repeating: 0, count: idLimit / 64)
+        // The bitmap of ids 0..<idLimit, on the stack.
+        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: idLimit / 64) { bits in
+            bits.initialize(repeating: 0)
+            return parse(text, into: bits)
+        }
+    }
+
+    private static func parse(_ text: String, into bits: UnsafeMutableBufferPointer<UInt64>) -> NodeSet? {
         var utf8 = text.utf8.makeIterator()
         var c = utf8.next()
         // A NUL ends the text, as it ends libvirt's C string.
@@ -77,7 +84,7 @@ public struct NodeSet: Hashable, Sendable, Comparable, CustomStringConvertible {
                 guard let magnitude = number() else { return nil }
                 let last = minus ? -magnitude : magnitude
                 guard last >= start, last < idLimit else { return nil }
-                setRange(&bits, start, last)
+                setRange(bits, start, last)
                 skipSpaces()
             }
             if c == UInt8(ascii: ",") {
@@ -99,7 +106,7 @@ public struct NodeSet: Hashable, Sendable, Comparable, CustomStringConvertible {
         return ids.isEmpty ? nil : NodeSet(sortedUnique: ids)
     }
 
-    private static func setRange(_ bits: inout [UInt64], _ lo: Int, _ hi: Int) {
+    private static func setRange(_ bits: UnsafeMutableBufferPointer<UInt64>, _ lo: Int, _ hi: Int) {
         var i = lo
         while i <= hi {
             let w = i / 64, b = i % 64

@@ -32,9 +32,12 @@ struct Placement {
         // Vertices: 0 source, 1...g groups, g+1...g+n nodes, g+n+1 sink. The residual
         // capacities are one matrix, row after row, in a single buffer.
         let sink = g + n + 1, size = sink + 1
-        var residual = [UInt128](repeating: 0, count: size * size)
-        var parent = [Int](repeating: -1, count: size), queue = [Int](repeating: 0, count: size)
-        return residual.withUnsafeMutableBufferPointer { cap -> UInt128 in
+        // Scratch space for one call (on the stack when it is small, as it nearly always is).
+        return withUnsafeTemporaryAllocation(of: UInt128.self, capacity: size * size) { cap -> UInt128 in
+          withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * size) { scratch -> UInt128 in
+            cap.initialize(repeating: 0)
+            let parent = UnsafeMutableBufferPointer(rebasing: scratch[..<size])
+            let queue = UnsafeMutableBufferPointer(rebasing: scratch[size...])
             for (i, group) in groups.enumerated() {
                 cap[1 + i] = group.pages
                 for node in group.nodes where node >= 0 && node < n { cap[(1 + i) * size + g + 1 + node] = unbounded }
@@ -68,6 +71,7 @@ struct Placement {
                 }
                 total += push
             }
+          }
         }
     }
 }
