@@ -3,18 +3,18 @@ import Glibc
 /// Text from the kernel, libvirt and the config read as ASCII bytes and scalars, never as
 /// Characters: what libvirt's C does, and no grapheme or Unicode case tables on the hook's path.
 extension StringProtocol {
-    /// Foundation-free trim of the given ASCII characters from both ends, scalar by scalar,
-    /// as libvirt skips blanks byte by byte (no grapheme clusters: a blank before a combining
-    /// mark is trimmed too).
+    /// Foundation-free trim of the given ASCII characters from both ends, as libvirt skips
+    /// blanks byte by byte (no grapheme clusters: a blank before a combining mark is trimmed
+    /// too). Trimmed on UTF-8 bytes: an ASCII byte is always a whole scalar there.
     func trimmingCharacters(in set: StaticString) -> String {
-        let scalars = Substring(self).unicodeScalars
-        func trimmed(_ s: Unicode.Scalar) -> Bool {
-            s.isASCII && set.withUTF8Buffer { $0.contains(UInt8(s.value)) }
+        let text = Substring(self), utf8 = text.utf8
+        func trimmed(_ b: UInt8) -> Bool {
+            b < 0x80 && set.withUTF8Buffer { $0.contains(b) }
         }
-        var start = scalars.startIndex, end = scalars.endIndex
-        while start < end, trimmed(scalars[start]) { start = scalars.index(after: start) }
-        while end > start, trimmed(scalars[scalars.index(before: end)]) { end = scalars.index(before: end) }
-        return String(scalars[start..<end])
+        var start = utf8.startIndex, end = utf8.endIndex
+        while start < end, trimmed(utf8[start]) { start = utf8.index(after: start) }
+        while end > start, trimmed(utf8[utf8.index(before: end)]) { end = utf8.index(before: end) }
+        return String(text[start..<end])
     }
 
     /// Whether the text is one or more ASCII digits and nothing else.
@@ -29,7 +29,13 @@ extension StringProtocol {
     /// ASCII letters in lower case, everything else as it is: how libvirt compares units
     /// and how the config's sizes are spelled (STRCASEEQ is ASCII-only).
     func asciiLowercased() -> String {
-        String(decoding: utf8.map { $0 &- UInt8(ascii: "A") < 26 ? $0 + 32 : $0 }, as: UTF8.self)
+        let utf8 = self.utf8
+        guard utf8.contains(where: { $0 &- UInt8(ascii: "A") < 26 }) else { return String(self) }
+        return String(unsafeUninitializedCapacity: utf8.count) { buffer in
+            var i = 0
+            for b in utf8 { buffer[i] = b &- UInt8(ascii: "A") < 26 ? b + 32 : b; i += 1 }
+            return i
+        }
     }
 }
 
