@@ -187,13 +187,16 @@ public struct LibvirtHostReader: Sendable {
     static let digestPrefix = "qemu-caps."
 
     /// When `process` started, in seconds since the epoch: its start in clock ticks after
-    /// boot (/proc/<pid>/stat), put on the wall clock of now.
+    /// boot (/proc/<pid>/stat), put on the wall clock of now. The ticks are text read from
+    /// /proc, so the sum saturates instead of trapping.
     static func startTime(_ process: ProcessRef) -> Int64 {
         var real = timespec(), boot = timespec()
         clock_gettime(CLOCK_REALTIME, &real)
         clock_gettime(CLOCK_BOOTTIME, &boot)
         let ticksPerSecond = max(1, UInt64(clamping: sysconf(Int32(_SC_CLK_TCK))))
-        return Int64(real.tv_sec) - Int64(boot.tv_sec) + Int64(clamping: process.startTicks / ticksPerSecond)
+        let (bootedAt, o1) = Int64(real.tv_sec).subtractingReportingOverflow(Int64(boot.tv_sec))
+        let (started, o2) = bootedAt.addingReportingOverflow(Int64(clamping: process.startTicks / ticksPerSecond))
+        return o1 || o2 ? Int64.max : started
     }
 
     /// When the running libvirtd started, in seconds since the epoch: it writes its pid file

@@ -160,6 +160,8 @@ final class LibvirtHostTests: XCTestCase {
         XCTAssertFalse(noted(), "edited before the daemon started, though after the pid file's time")
         setMtime(daemonStarted + 5, "/etc/libvirt/qemu.conf")
         XCTAssertTrue(noted())
+        // A /proc start near 2^64 ticks is a start in the future, not a trap: no edit comes after it.
+        XCTAssertGreaterThan(LibvirtHostReader.startTime(ProcessRef(pid: 1, startTicks: .max)), Int64(time(nil)))
     }
 
     // MARK: class 1: the capabilities cache
