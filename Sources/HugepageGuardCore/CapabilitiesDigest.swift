@@ -82,13 +82,18 @@ public enum CapabilitiesDigest {
         return text.withUTF8 { decode(bytes: $0, source: source, machine: machine) }
     }
 
-    static func decode(bytes b: UnsafeBufferPointer<UInt8>, source: String, machine: String?) -> QemuCapabilities? {
-        // Written whole, ending in a newline; the last line seals the others.
+    /// The lines before the seal of `b`, a digest as `seal` writes it (whole lines, the last
+    /// one `sum=` and the hash of the others); nil when that last line doesn't match them.
+    static func sealedBody(_ b: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8>? {
         guard let last = b.last, last == UInt8(ascii: "\n") else { return nil }
         var sealStart = b.count - 1
         while sealStart > 0 && b[sealStart - 1] != UInt8(ascii: "\n") { sealStart -= 1 }
         let body = UnsafeBufferPointer(rebasing: b[..<sealStart])
-        guard sealMatches(UnsafeBufferPointer(rebasing: b[sealStart..<(b.count - 1)]), body: body) else { return nil }
+        return sealMatches(UnsafeBufferPointer(rebasing: b[sealStart..<(b.count - 1)]), body: body) ? body : nil
+    }
+
+    static func decode(bytes b: UnsafeBufferPointer<UInt8>, source: String, machine: String?) -> QemuCapabilities? {
+        guard let body = sealedBody(b) else { return nil }
         let wanted = machine.map { Array($0.utf8) }
         // A line that names the wanted machine holds it as `encode` wrote it.
         let written = machine.map { Array(Logfmt.value($0).utf8) }

@@ -8,9 +8,12 @@ import HugepageGuardCore
 /// tree stands in for a whole host.
 public struct LibvirtHostReader: Sendable {
     public var environment: GuardEnvironment
-    /// The state directory, where a digest of each capabilities cache file read is kept
-    /// (`CapabilitiesDigest`); nil: every file is parsed whole each time.
+    /// The state directory, where a digest of qemu.conf (`QemuConfDigest`) and of each
+    /// capabilities cache file read (`CapabilitiesDigest`) is kept; nil: every file is parsed
+    /// whole each time.
     public var digestDirectory: String?
+    /// Seconds since the epoch, now (tests move it).
+    var wallClock: @Sendable () -> Int64 = { Int64(time(nil)) }
     public init(environment: GuardEnvironment, digestDirectory: String? = nil) {
         self.environment = environment; self.digestDirectory = digestDirectory
     }
@@ -80,18 +83,47 @@ public struct LibvirtHostReader: Sendable {
         let mounts = pool.mountTable
             ?? MountEntry.parse(procMounts: ((try? Self.readBounded(environment.host("/proc/mounts"))) ?? nil) ?? "")
 
+        // The digests live in the state directory, which must be safe to write as root; opened
+        // (when not held already) at the first digest looked up.
+        var opened: DirectoryHandle??
+        func digests() -> DirectoryHandle? {
+            if let held { return held }
+            if opened == nil { opened = .some(digestDirectory.flatMap { try? StateDirectory.open($0, create: false) }) }
+            return opened ?? nil
+        }
+
         var conf = QemuConf()
         let confPath = environment.host(Self.qemuConfPath)
         var confModified: Int64?
-        do {
-            if let file = try FileSystem.readFileWithStatus(confPath, limit: Self.maxFileBytes) {
-                confModified = Int64(file.status.st_mtim.tv_sec)
-                conf = try QemuConf.parse(bytes: file.bytes, source: Self.qemuConfPath)
+        var st = stat()
+        let digestName = Self.qemuConfDigestName
+        if stat(confPath, &st) == 0, FileKind(st.st_mode) == .regular, let dir = digests(),
+           let text = (try? dir.read(digestName, limit: Self.maxFileBytes)) ?? nil,
+           let known = QemuConfDigest.decode(text, source: Self.digestSource(confPath, st)) {
+            conf = known
+            confModified = Int64(st.st_mtim.tv_sec)
+        } else {
+            do {
+                if let file = try FileSystem.readFileWithStatus(confPath, limit: Self.maxFileBytes) {
+                    confModified = Int64(file.status.st_mtim.tv_sec)
+                    conf = try QemuConf.parse(bytes: file.bytes, source: Self.qemuConfPath)
+                    // Named after the descriptor the text was read from, as the capabilities'
+                    // digests. Unlike their files (which libvirt replaces), qemu.conf may be
+                    // edited in place, keeping its inode, and the kernel stamps a change with a
+                    // clock that moves in ticks of a few milliseconds: an edit of the same size
+                    // within the tick of the one read would keep its identity. So a file changed
+                    // in the last two seconds gets no digest yet; any edit after that changes
+                    // its change time.
+                    if Int64(file.status.st_ctim.tv_sec) < wallClock() - 1 {
+                        let digest = QemuConfDigest.encode(conf, source: Self.digestSource(confPath, file.status))
+                        try? digests()?.writeAtomically(name: digestName, bytes: Array(digest.utf8), mode: 0o600)
+                    }
+                }
+            } catch let error as QemuConfError {
+                notes.append("\(Self.qemuConfPath) can't be parsed (\(error)): counted with libvirt's defaults")
+            } catch {
+                notes.append("\(Self.qemuConfPath) can't be read (\(error)): counted with libvirt's defaults")
             }
-        } catch let error as QemuConfError {
-            notes.append("\(Self.qemuConfPath) can't be parsed (\(error)): counted with libvirt's defaults")
-        } catch {
-            notes.append("\(Self.qemuConfPath) can't be read (\(error)): counted with libvirt's defaults")
         }
 
         // Hugepage sizes of hugetlbfs mounts, from /proc/mounts' pagesize= (as libvirt's statfs).
@@ -138,8 +170,7 @@ public struct LibvirtHostReader: Sendable {
         var machine: String?
         if case let .emulator(_, m) = scope { machine = m }
         if let names {
-            // The digests live in the state directory, which must be safe to write as root.
-            let digests = held ?? digestDirectory.flatMap { try? StateDirectory.open($0, create: false) }
+            let digests = digests()
             var parsed: [QemuCapabilities] = []
             for name in names where name.hasSuffix(".xml") {
                 if let caps = self.capabilities(dir: dir, name: name, machine: machine, digests: digests) { parsed.append(caps) }
@@ -160,11 +191,7 @@ public struct LibvirtHostReader: Sendable {
     /// With `machine`, only that machine type is kept (QemuCapabilities.machines).
     func capabilities(dir: String, name: String, machine: String?, digests: DirectoryHandle?) -> QemuCapabilities? {
         let path = dir + "/" + name
-        func source(_ st: stat) -> String {
-            [name, String(st.st_dev) + ":" + String(st.st_ino), String(st.st_size),
-             String(st.st_mtim.tv_sec) + "." + String(st.st_mtim.tv_nsec),
-             String(st.st_ctim.tv_sec) + "." + String(st.st_ctim.tv_nsec)].concatenated(separator: " ")
-        }
+        func source(_ st: stat) -> String { Self.digestSource(name, st) }
         let digestName = Self.digestPrefix + String(decoding: name.utf8.dropLast(4), as: UTF8.self)  // without ".xml"
         var st = stat()
         guard stat(path, &st) == 0, FileKind(st.st_mode) == .regular else { return nil }
@@ -185,6 +212,17 @@ public struct LibvirtHostReader: Sendable {
 
     /// Digests are named after their cache file: `qemu-caps.<sha256 of the emulator's path>`.
     static let digestPrefix = "qemu-caps."
+
+    /// qemu.conf's digest (`QemuConfDigest`).
+    static let qemuConfDigestName = "qemu-conf"
+
+    /// How a digest names the file it was read from: `name` and the file's identity, as `stat`
+    /// gives it (device and inode, size, modification and change times to the nanosecond).
+    static func digestSource(_ name: String, _ st: stat) -> String {
+        [name, String(st.st_dev) + ":" + String(st.st_ino), String(st.st_size),
+         String(st.st_mtim.tv_sec) + "." + String(st.st_mtim.tv_nsec),
+         String(st.st_ctim.tv_sec) + "." + String(st.st_ctim.tv_nsec)].concatenated(separator: " ")
+    }
 
     /// When `process` started, in seconds since the epoch: its start in clock ticks after
     /// boot (/proc/<pid>/stat), put on the wall clock of now. The ticks are text read from

@@ -227,6 +227,51 @@ final class LibvirtHostTests: XCTestCase {
                         .capabilities?.first?.machines.first { $0.name == "pc-i440fx-5.0" }?.numaMemSupported, true)
     }
 
+    func testQemuConfDigest_isKeptInTheStateDirectory_andUsedOnlyForTheFileAsItIs() throws {
+        try host("one-node-2m")
+        let confPath = root + "/etc/libvirt/qemu.conf"
+        let conf = "# comments, as Debian ships it\nmemory_backing_dir = \"/srv/ram\"\n"
+        try put(conf, at: "/etc/libvirt/qemu.conf")
+        let state = dir + "/state"
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let digest = state + "/qemu-conf"
+        let pool = try SysfsPoolReader(environment: environment).read()
+        var reader = LibvirtHostReader(environment: environment, digestDirectory: state)
+        func backingDir() -> String? { reader.read(pool: pool, capabilities: .none).qemuConf.memoryBackingDir }
+        // A file changed in the last two seconds gets no digest: an edit of the same size in the
+        // same clock tick would keep its identity.
+        XCTAssertEqual(backingDir(), "/srv/ram")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: digest))
+        // Two seconds on, the reading leaves one.
+        reader.wallClock = { Int64(time(nil)) + 2 }
+        XCTAssertEqual(backingDir(), "/srv/ram")
+        let written = try String(contentsOfFile: digest, encoding: .utf8)
+        XCTAssertTrue(written.contains("string=memory_backing_dir value=/srv/ram"), written)
+        // The next reads the digest, not the file: a digest changed and sealed anew shows.
+        let body = written.split(separator: "\n").dropLast().joined(separator: "\n") + "\n"
+        try write(CapabilitiesDigest.seal(body.replacingOccurrences(of: "/srv/ram", with: "/srv/other")), to: digest)
+        XCTAssertEqual(backingDir(), "/srv/other")
+        XCTAssertEqual(try facts().qemuConf.memoryBackingDir, "/srv/ram", "without a state directory the file is read")
+        // One changed without its seal is not used: the file is parsed, and the digest rewritten.
+        try write(body.replacingOccurrences(of: "/srv/ram", with: "/srv/other") + "sum=0000000000000000\n", to: digest)
+        XCTAssertEqual(backingDir(), "/srv/ram")
+        XCTAssertEqual(try String(contentsOfFile: digest, encoding: .utf8), written)
+        // An edit of the file changes its identity: the digest names the old one and is not used.
+        try write(conf.replacingOccurrences(of: "/srv/ram", with: "/srv/ram2"), to: confPath)
+        XCTAssertEqual(backingDir(), "/srv/ram2")
+        XCTAssertTrue(try String(contentsOfFile: digest, encoding: .utf8).contains("value=/srv/ram2"))
+        // A digest that is a symbolic link is never followed: the file is parsed instead.
+        try FileManager.default.removeItem(atPath: digest)
+        try write(CapabilitiesDigest.seal(body.replacingOccurrences(of: "/srv/ram", with: "/srv/other")), to: dir + "/planted")
+        try FileManager.default.createSymbolicLink(atPath: digest, withDestinationPath: dir + "/planted")
+        XCTAssertEqual(backingDir(), "/srv/ram2")
+        // A file that can't be parsed is never digested: each reading says so.
+        try FileManager.default.removeItem(atPath: digest)
+        try write("memory_backing_dir = [\n", to: confPath)
+        XCTAssertTrue(reader.read(pool: pool, capabilities: .none).notes.contains { $0.contains("can't be parsed") })
+        XCTAssertFalse(FileManager.default.fileExists(atPath: digest))
+    }
+
     // MARK: class 4: confinement on 2- and 8-node hosts
 
     func testTwoNodes_restrictiveConfines_onlyWhereLibvirtCanUseCpuset() throws {
