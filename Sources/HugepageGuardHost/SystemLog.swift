@@ -19,8 +19,6 @@ public struct SystemLog: Sendable {
     let copyPath: String?
 
     public init(identifier: StaticString, socketPath: String = "/dev/log", copyPath: String? = nil) {
-        // Only for the syslog(3) fallback; without LOG_NDELAY it opens nothing yet.
-        openlog(UnsafeRawPointer(identifier.utf8Start).assumingMemoryBound(to: CChar.self), LOG_PID, LOG_DAEMON)
         self.identifier = identifier
         self.socketPath = socketPath
         self.copyPath = copyPath
@@ -40,6 +38,8 @@ public struct SystemLog: Sendable {
                 if b == UInt8(ascii: "%") { format.append(CChar(bitPattern: b)) }
             }
             format.append(0)
+            // The identifier is set only here: a hook whose datagram went out never calls into syslog(3).
+            openlog(UnsafeRawPointer(identifier.utf8Start).assumingMemoryBound(to: CChar.self), LOG_PID, LOG_DAEMON)
             format.withUnsafeBufferPointer { f in withVaList([]) { vsyslog(line.level.syslogPriority, f.baseAddress!, $0) } }
         }
         if let copyPath {

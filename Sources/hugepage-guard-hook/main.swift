@@ -12,6 +12,11 @@ import Glibc
 import HugepageGuardCore
 import HugepageGuardHost
 
+// It ends with _exit: every line it writes (stderr, the log datagram, the ledger, fsync'd and
+// renamed) has gone out with its own system call by then, so exit's handlers (stdio flushes,
+// the C++ runtime's destructors of the libraries loaded) would have nothing to do but touch
+// memory on every VM operation.
+//
 // Everything runs inside one function, so no top-level variable exists: in the Swift 6
 // language mode top-level variables belong to the main actor, and referring to it links the
 // concurrency runtime and libdispatch into the hook (about 4,000 more relocations to apply
@@ -25,7 +30,7 @@ func runHook() -> Never {
     guard argc >= 4, let operationArg = argv[2], let subOperationArg = argv[3] else {
         StandardStream.error("usage: hugepage-guard-hook <domain> <operation> <sub-operation> [extra]\n"
             + "This is libvirt's QEMU hook; libvirtd runs it. To test a domain by hand, use 'hugepage-guard check'.\n")
-        exit(2)
+        _exit(2)
     }
     func argIs(_ arg: UnsafeMutablePointer<CChar>, _ literal: StaticString) -> Bool {
         strcmp(arg, UnsafeRawPointer(literal.utf8Start).assumingMemoryBound(to: CChar.self)) == 0
@@ -41,7 +46,7 @@ func runHook() -> Never {
     } else if argIs(operationArg, "release") && argIs(subOperationArg, "end") {
         step = .bookkeeping(.release)
     } else {
-        exit(0)
+        _exit(0)
     }
     let operation = String(cString: operationArg)
 
@@ -78,7 +83,7 @@ func runHook() -> Never {
         switch outcome {
         case .noHugepages(let spec):
             log.write(DecisionReport.noHugepagesLogLine(operation: operation, domain: spec.name, uuid: spec.uuid))
-            exit(0)
+            _exit(0)
         case let .decided(_, report, notes):
             // Each line at its own level: an expired reservation warns, a growth that let the
             // start in is info.
@@ -86,13 +91,13 @@ func runHook() -> Never {
             log.write(report.logLine)
             if report.decision.verdict == .refuse {
                 StandardStream.error(report.refusalParagraph + "\n")
-                exit(1)
+                _exit(1)
             }
-            exit(0)
+            _exit(0)
         case let .failed(message):
             log.write(DecisionReport.failureLogLine(operation: operation, domain: domain, message: message))
             StandardStream.error(DecisionReport.failureParagraph(operation: operation, domain: domain, message: message) + "\n")
-            exit(1)
+            _exit(1)
         }
 
     case .bookkeeping(let bookkeepingStep):
@@ -101,6 +106,6 @@ func runHook() -> Never {
         let xml = Result { () throws(HostError) in try readStandardInput() }
         let lines = Bookkeeping(environment: environment).record(bookkeepingStep, hookName: domain, stdin: xml, now: BootClock.now())
         for line in lines { log.write(line) }
-        exit(0)
+        _exit(0)
     }
 }
