@@ -20,6 +20,15 @@ final class PoolTextTests: XCTestCase {
         XCTAssertNil(PoolText.defaultHugepageSize(meminfo: "MemTotal: 1 kB\n"))
     }
 
+    /// The size is the second of the line's space-separated fields, whatever the spaces.
+    func testMeminfo_hugepagesize_isTheSecondField() {
+        XCTAssertEqual(PoolText.defaultHugepageSize(meminfo: "Hugepagesize: 2048"), 2048, "no unit, no newline")
+        XCTAssertEqual(PoolText.defaultHugepageSize(meminfo: "Hugepagesize:\nHugepagesize:   4096 kB\n"), 4096,
+                       "a line without a number is passed over")
+        XCTAssertNil(PoolText.defaultHugepageSize(meminfo: "Hugepagesize:2048 kB\n"), "the first field is 'Hugepagesize:2048'")
+        XCTAssertNil(PoolText.defaultHugepageSize(meminfo: "Hugepagesize:   2O48 kB\n"))
+    }
+
     func testMounts_pagesizeOptionsInEveryKernelSpelling() {
         let mounts = """
             sysfs /sys sysfs rw,nosuid,nodev,noexec,relatime 0 0
