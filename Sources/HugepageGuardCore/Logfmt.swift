@@ -7,7 +7,17 @@ public enum Logfmt {
     }
 
     public static func line(_ fields: [(String, String)]) -> String {
-        fields.map { "\($0.0)=\(value($0.1))" }.concatenated(separator: " ")
+        var out = ""
+        for (key, value) in fields { append(key, value, to: &out) }
+        return out
+    }
+
+    /// Appends the pair `key=value` to the line `out`, after a space unless it is the first.
+    public static func append(_ key: String, _ value: String, to out: inout String) {
+        if !out.isEmpty { out += " " }
+        out += key
+        out += "="
+        out += Self.value(value)
     }
 
     public static func value(_ v: String) -> String {

@@ -20,6 +20,18 @@ final class LogLineTests: XCTestCase {
         XCTAssertEqual(LogLine(parsing: Substring(line.text)), line)
     }
 
+    /// `text` writes `pairs` as `Logfmt.line` does: the same line, whatever the values.
+    func testText_isTheLogfmtLineOfItsPairs() {
+        let lines = [
+            LogLine(.info, .agentStarting),
+            LogLine(.warning, .decision, [("domain", ""), ("op", "a b"), ("x", "\"=\\\u{202E}")], message: "two\nlines"),
+            LogLine(.error, .ledgerError, [("error", "disk full")], message: ""),
+        ]
+        for line in lines { XCTAssertEqual(line.text, Logfmt.line(line.pairs)) }
+        XCTAssertEqual(Logfmt.line([]), "")
+        XCTAssertEqual(Logfmt.line([("a", "1"), ("b", "two words")]), "a=1 b=\"two words\"")
+    }
+
     func testParsing_roundTripsAndRejectsLinesWithoutLevelAndEvent() {
         let line = LogLine(.error, .ledgerError, [("error", "disk full"), ("op", "started")], message: "cannot write")
         XCTAssertEqual(LogLine(parsing: Substring(line.text)), line)
