@@ -106,30 +106,14 @@ public enum PoolText {
             while lineStart < b.count {
                 let lineEnd = b.firstIndex(of: UInt8(ascii: "\n"), or: UInt8(ascii: "\n"), from: lineStart)
                 let line = UnsafeBufferPointer(rebasing: b[lineStart..<lineEnd])
-                // `Hugepagesize:       2048 kB`: the number is the line's second field, the
-                // fields being what lies between spaces.
-                if line.startsWithBytes(of: keyBytes), let number = Self.secondField(line) {
-                    return UInt64(String(decoding: number, as: UTF8.self))
+                if line.startsWithBytes(of: keyBytes) {
+                    let fields = line.split(separator: UInt8(ascii: " "))
+                    if fields.count >= 2 { return UInt64(String(decoding: fields[1], as: UTF8.self)) }
                 }
                 lineStart = lineEnd + 1
             }
             return nil
         }
-    }
-
-    /// The second run of bytes other than spaces in `line`; nil when it has fewer.
-    private static func secondField(_ line: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8>? {
-        let space = UInt8(ascii: " ")
-        var i = 0
-        var field: Range<Int>?
-        for _ in 0..<2 {
-            while i < line.count, line[i] == space { i += 1 }
-            guard i < line.count else { return nil }
-            let start = i
-            while i < line.count, line[i] != space { i += 1 }
-            field = start..<i
-        }
-        return field.map { UnsafeBufferPointer(rebasing: line[$0]) }
     }
 
     /// hugetlbfs lines of /proc/mounts. A mount without `pagesize=` uses the kernel default.

@@ -59,12 +59,9 @@ public struct SysfsPoolReader: Sendable {
         let nodeRoot = environment.host("/sys/devices/system/node")
         let nodeDirectory = FileSystem.Directory(nodeRoot)
         let nodeRootFD = nodeDirectory?.fd ?? -1
-        // The node directories' names and numbers, side by side.
-        var nodeNames: [String] = [], nodeIDs: [Int] = []
-        for name in nodeDirectory?.names() ?? [] {
-            guard name.hasPrefix("node"), let id = Int(name.dropFirst(4)) else { continue }
-            nodeNames.append(name)
-            nodeIDs.append(id)
+        let nodeDirs = (nodeDirectory?.names() ?? []).compactMap { name -> (name: String, id: Int)? in
+            guard name.hasPrefix("node"), let id = Int(name.dropFirst(4)) else { return nil }
+            return (name, id)
         }
         var sizes: [UInt64: PagePool] = [:]
         for dir in sizeDirs {
@@ -81,12 +78,12 @@ public struct SysfsPoolReader: Sendable {
             }
             var pool = PagePool(sizeKiB: kib, nr: nr, free: try global("free_hugepages"), resv: try global("resv_hugepages"),
                                 surplus: nodes.totals ? try global("surplus_hugepages") : 0,
-                                nodes: [Int: NodeCounts](minimumCapacity: nodeIDs.count))
+                                nodes: [Int: NodeCounts](minimumCapacity: nodeDirs.count))
             // Which nodes: all, unless one decision names fewer. `resv` pages may be faulted
             // on any node, so with some promised every node counts again.
             var only: [Int]?
             if let need, !need.allNodes { only = need.nodes.isEmpty || pool.resv == 0 ? need.nodes : nil }
-            for (name, node) in zip(nodeNames, nodeIDs) {
+            for (name, node) in nodeDirs {
                 if let only, !only.contains(node) { continue }
                 // A node without this page size has no such directory, and is left out.
                 guard let free = try Counter.read(in: nodeRootFD, path: nodeRoot, node: name, sizeDirectory: dir, "free_hugepages") else { continue }
