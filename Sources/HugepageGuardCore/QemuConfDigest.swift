@@ -50,6 +50,8 @@ public enum QemuConfDigest {
                 guard header.utf8.elementsEqual(line) else { return nil }
                 continue
             }
+            // Every line after the header starts with its kind: `source=…`, `list=<setting>` or
+            // `string=<setting>`.
             guard let pairs = Logfmt.parse(bytes: line), let (kind, key) = pairs.first else { return nil }
             if lineNo == 2 {
                 guard pairs.count == 1, kind == "source", key == source else { return nil }
