@@ -92,39 +92,7 @@ public struct LibvirtHostReader: Sendable {
             return opened ?? nil
         }
 
-        var conf = QemuConf()
-        let confPath = environment.host(Self.qemuConfPath)
-        var confModified: Int64?
-        var st = stat()
-        let digestName = Self.qemuConfDigestName
-        if stat(confPath, &st) == 0, FileKind(st.st_mode) == .regular, let dir = digests(),
-           let text = (try? dir.read(digestName, limit: Self.maxFileBytes)) ?? nil,
-           let known = QemuConfDigest.decode(text, source: Self.digestSource(confPath, st)) {
-            conf = known
-            confModified = Int64(st.st_mtim.tv_sec)
-        } else {
-            do {
-                if let file = try FileSystem.readFileWithStatus(confPath, limit: Self.maxFileBytes) {
-                    confModified = Int64(file.status.st_mtim.tv_sec)
-                    conf = try QemuConf.parse(bytes: file.bytes, source: Self.qemuConfPath)
-                    // Named after the descriptor the text was read from, as the capabilities'
-                    // digests. Unlike their files (which libvirt replaces), qemu.conf may be
-                    // edited in place, keeping its inode, and the kernel stamps a change with a
-                    // clock that moves in ticks of a few milliseconds: an edit of the same size
-                    // within the tick of the one read would keep its identity. So a file changed
-                    // in the last two seconds gets no digest yet; any edit after that changes
-                    // its change time.
-                    if Int64(file.status.st_ctim.tv_sec) < wallClock() - 1 {
-                        let digest = QemuConfDigest.encode(conf, source: Self.digestSource(confPath, file.status))
-                        try? digests()?.writeAtomically(name: digestName, bytes: Array(digest.utf8), mode: 0o600)
-                    }
-                }
-            } catch let error as QemuConfError {
-                notes.append("\(Self.qemuConfPath) can't be parsed (\(error)): counted with libvirt's defaults")
-            } catch {
-                notes.append("\(Self.qemuConfPath) can't be read (\(error)): counted with libvirt's defaults")
-            }
-        }
+        let (conf, confModified) = qemuConf(digests: digests(), notes: &notes)
 
         // Hugepage sizes of hugetlbfs mounts, from /proc/mounts' pagesize= (as libvirt's statfs).
         func pageSize(_ m: MountEntry) -> UInt64? { m.hugePageKiB(kernelDefaultKiB: pool.kernelDefaultKiB) }
@@ -180,6 +148,43 @@ public struct LibvirtHostReader: Sendable {
 
         return Facts(qemuConf: conf, hugetlbfs: hugetlbfs, capabilities: capabilities, memoryBackingDirPageKiB: backing,
                      cpusetUsable: cpusetUsable(conf: conf, mounts: mounts), notes: notes)
+    }
+
+    /// qemu.conf's settings and when the file was last modified: from its digest when that
+    /// names the file as it is now, else parsed, and the digest written for the next decision.
+    /// A file that can't be read or parsed counts as libvirt's defaults, with a note saying so.
+    func qemuConf(digests: @autoclosure () -> DirectoryHandle?, notes: inout [String]) -> (QemuConf, modified: Int64?) {
+        let path = environment.host(Self.qemuConfPath)
+        let digestName = Self.qemuConfDigestName
+        var st = stat()
+        if stat(path, &st) == 0, FileKind(st.st_mode) == .regular, let dir = digests(),
+           let text = (try? dir.read(digestName, limit: Self.maxFileBytes)) ?? nil,
+           let known = QemuConfDigest.decode(text, source: Self.digestSource(path, st)) {
+            return (known, Int64(st.st_mtim.tv_sec))
+        }
+        do {
+            guard let file = try FileSystem.readFileWithStatus(path, limit: Self.maxFileBytes) else { return (QemuConf(), nil) }
+            let modified = Int64(file.status.st_mtim.tv_sec)
+            let conf: QemuConf
+            do { conf = try QemuConf.parse(bytes: file.bytes, source: Self.qemuConfPath) } catch {
+                notes.append("\(Self.qemuConfPath) can't be parsed (\(error)): counted with libvirt's defaults")
+                return (QemuConf(), modified)
+            }
+            // Named after the descriptor the text was read from, as the capabilities' digests.
+            // Unlike their files (which libvirt replaces), qemu.conf may be edited in place,
+            // keeping its inode, and the kernel stamps a change with a clock that moves in ticks
+            // of a few milliseconds: an edit of the same size within the tick of the one read
+            // would keep its identity. So a file changed in the last two seconds gets no digest
+            // yet; any edit after that changes its change time.
+            if Int64(file.status.st_ctim.tv_sec) < wallClock() - 1 {
+                let digest = QemuConfDigest.encode(conf, source: Self.digestSource(path, file.status))
+                try? digests()?.writeAtomically(name: digestName, bytes: Array(digest.utf8), mode: 0o600)
+            }
+            return (conf, modified)
+        } catch {
+            notes.append("\(Self.qemuConfPath) can't be read (\(error)): counted with libvirt's defaults")
+            return (QemuConf(), nil)
+        }
     }
 
     /// One capabilities cache file: from its digest when that names the file as it is now,
