@@ -1,4 +1,8 @@
+#if hasFeature(Embedded)
+import CSystem
+#else
 import Glibc
+#endif
 
 /// Text from the kernel, libvirt and the config read as ASCII bytes and scalars, never as
 /// Characters: what libvirt's C does, and no grapheme or Unicode case tables on the hook's path.

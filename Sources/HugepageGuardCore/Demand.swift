@@ -168,7 +168,7 @@ private struct DemandModel {
     /// supports it (`numaMemSupported`), there is no HMAT, and no cell needs a backend of its
     /// own. nil when the capabilities cache can't tell and the answer matters.
     func legacyNumaPath() -> Bool? {
-        if spec.numaInterconnects || spec.cells.contains(where: \.hasCache) { return false }
+        if spec.numaInterconnects || spec.cells.contains(where: { $0.hasCache }) { return false }
         if spec.cells.contains(where: cellNeedsBackend) { return false }
         return numaMemSupported()
     }

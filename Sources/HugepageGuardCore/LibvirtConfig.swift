@@ -312,7 +312,7 @@ public struct LibvirtHugetlbfs: Equatable, Sendable {
 
     /// An empty `<hugepages/>`'s size (`qemuBuildMemoryGetDefaultPagesize`): the first default
     /// mount, else the first mount; nil when libvirt has none (such a start fails).
-    public var defaultPageKiB: UInt64? { (mounts.first(where: \.isDefault) ?? mounts.first)?.pageSizeKiB }
+    public var defaultPageKiB: UInt64? { (mounts.first(where: { $0.isDefault }) ?? mounts.first)?.pageSizeKiB }
 
     public var asPoolMounts: [HugetlbfsMount] { mounts.map { HugetlbfsMount(path: $0.path, pageSizeKiB: $0.pageSizeKiB) } }
 }

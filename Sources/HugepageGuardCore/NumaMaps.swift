@@ -33,7 +33,7 @@ public enum NumaMaps {
             if raw.isEmpty { continue }
             let tokens = raw.split(separator: " ")
             guard tokens.count >= 2 else { throw ParseError(line: lineNo, reason: "expected '<address> <policy> ...', got '\(raw.prefix(80))'") }
-            guard tokens[0].allSatisfy(\.isHexDigit) else {
+            guard tokens[0].allSatisfy({ $0.isHexDigit }) else {
                 throw ParseError(line: lineNo, reason: "address '\(tokens[0].prefix(40))' is not hexadecimal")
             }
             var m = Mapping(address: String(tokens[0]), policy: String(tokens[1]), file: nil, isHuge: false, pageSizeKiB: nil, nodePages: [:])

@@ -1,4 +1,6 @@
+#if !hasFeature(Embedded)
 import HugepageGuardCore
+#endif
 
 /// The whole admission path shared by the hook and `hugepage-guard check`, in this order:
 /// read the domain XML, read the config, then under the ledger's lock repair and expire the
@@ -171,7 +173,7 @@ public struct Admission: Sendable {
         if decision.verdict == .admit && decision.policy != .off {
             var entry = LedgerEntry(domain: identity.name, uuid: identity.uuid, state: .reserved, operation: operation,
                                     since: now, owner: owner, items: decision.demand.items)
-            entry.grown = (ledger.entry(identity)?.grown ?? []) + grown.map(\.item)
+            entry.grown = (ledger.entry(identity)?.grown ?? []) + grown.map({ $0.item })
             ledger.reserve(entry)
         } else if decision.verdict == .refuse {
             ledger.countRefusal()

@@ -1,4 +1,6 @@
+#if !hasFeature(Embedded)
 import HugepageGuardCore
+#endif
 
 /// The hook's bookkeeping at `started begin` and `release end`: the ledger's side of a
 /// start that was admitted, and at `release end` giving back the pages grown for it. It

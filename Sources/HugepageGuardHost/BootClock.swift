@@ -1,4 +1,8 @@
+#if hasFeature(Embedded)
+import CSystem
+#else
 import Glibc
+#endif
 
 /// Seconds since boot, which don't jump with the wall clock. /run is emptied at boot, so
 /// this is a sound clock for state kept there.

@@ -1,4 +1,6 @@
+#if !hasFeature(Embedded)
 import HugepageGuardCore
+#endif
 
 public enum ConfigFile {
     /// Reads the config; a missing file means the documented defaults. Anything at the path

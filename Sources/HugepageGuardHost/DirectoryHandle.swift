@@ -1,4 +1,8 @@
+#if hasFeature(Embedded)
+import CSystem
+#else
 import Glibc
+#endif
 
 /// A directory held open by descriptor. Every file in it is opened relative to that
 /// descriptor (`openat`) with O_NOFOLLOW, so a link planted in the directory is never

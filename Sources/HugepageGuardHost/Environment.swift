@@ -1,5 +1,9 @@
+#if hasFeature(Embedded)
+import CSystem
+#else
 import Glibc
 import HugepageGuardCore
+#endif
 
 /// Where the guard reads and writes. libvirt gives hooks a clean environment, so the
 /// overrides reach only tests.

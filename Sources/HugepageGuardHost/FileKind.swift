@@ -1,4 +1,8 @@
+#if hasFeature(Embedded)
+import CSystem
+#else
 import Glibc
+#endif
 
 /// What `st_mode` says a file is, in words for an error message.
 public enum FileKind: Equatable, CustomStringConvertible {

@@ -1,4 +1,8 @@
+#if hasFeature(Embedded)
+import CSystem
+#else
 import Glibc
+#endif
 
 /// Minimal, Foundation-free file access for the hook's hot path. Every read is capped
 /// (`ReadLimit`) and every write goes through `writeAll`.

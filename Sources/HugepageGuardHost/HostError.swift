@@ -1,4 +1,8 @@
+#if hasFeature(Embedded)
+import CSystem
+#else
 import Glibc
+#endif
 
 /// An I/O failure, naming the path and the system's reason.
 public struct HostError: Error, CustomStringConvertible {

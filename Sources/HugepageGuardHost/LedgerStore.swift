@@ -1,5 +1,9 @@
+#if hasFeature(Embedded)
+import CSystem
+#else
 import Glibc
 import HugepageGuardCore
+#endif
 
 /// How the ledger file was found when it was opened.
 public enum LedgerLoad: Equatable, Sendable {
@@ -46,15 +50,16 @@ public struct LedgerStore: Sendable {
 
     /// Runs `body` with the ledger under an exclusive lock, and writes it back if `body`
     /// changed it. A throwing `body` leaves the file as it was.
-    public func withLock<T>(_ body: (inout Ledger, LedgerLoad) throws -> T) throws -> T {
-        try withLock { ledger, load, _ in try body(&ledger, load) }
+    public func withLock<T>(_ body: (inout Ledger, LedgerLoad) throws(LedgerStoreError) -> T) throws(LedgerStoreError) -> T {
+        try withLock { (ledger: inout Ledger, load: LedgerLoad, _: DirectoryHandle) throws(LedgerStoreError) in try body(&ledger, load) }
     }
 
     /// The same, with the state directory as this store holds it open (checked by
     /// `StateDirectory`), for whatever else `body` keeps there.
-    public func withLock<T>(_ body: (inout Ledger, LedgerLoad, DirectoryHandle) throws -> T) throws -> T {
+    public func withLock<T>(_ body: (inout Ledger, LedgerLoad, DirectoryHandle) throws(LedgerStoreError) -> T)
+        throws(LedgerStoreError) -> T {
         guard let dir = try StateDirectory.open(directory, create: true) else {
-            throw LedgerStoreError.io(HostError(path: directory, errno: ENOENT))
+            throw .io(HostError(path: directory, errno: ENOENT))
         }
         let fd = try lock(dir, exclusive: true)
         defer { close(fd) }  // closing the descriptor releases the flock
@@ -68,14 +73,14 @@ public struct LedgerStore: Sendable {
         case .some(.failure(let error)):
             // Boot time and pid: a second bad file can never overwrite the first one set aside.
             let aside = Self.ledgerName + ".corrupt.\(BootClock.now()).\(getpid())"
-            do { try dir.rename(Self.ledgerName, to: aside) } catch { throw LedgerStoreError.io(error) }
+            do { try dir.rename(Self.ledgerName, to: aside) } catch { throw .io(error) }
             load = .corrupt(quarantinedTo: dir.path(aside), error: error)
         }
         let before = ledger
         let result = try body(&ledger, load, dir)
         if ledger != before || load != .loaded {
             do { try dir.writeAtomically(name: Self.ledgerName, bytes: Array(LedgerCodec.encode(ledger).utf8)) } catch {
-                throw LedgerStoreError.io(error)
+                throw .io(error)
             }
         }
         return result

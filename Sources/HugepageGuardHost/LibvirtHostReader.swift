@@ -1,5 +1,9 @@
+#if hasFeature(Embedded)
+import CSystem
+#else
 import Glibc
 import HugepageGuardCore
+#endif
 
 /// Reads what libvirt itself will do on this host: its qemu.conf, its QEMU capabilities
 /// cache, which hugetlbfs mounts it knows, and whether it can use the cpuset cgroup. Every

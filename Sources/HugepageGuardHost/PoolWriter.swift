@@ -1,13 +1,14 @@
-#if canImport(Glibc)
+#if hasFeature(Embedded)
+import CSystem
+#else
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import HugepageGuardCore
+#endif
 
 /// Reads and writes the kernel's pool sizes: the seam growth goes through, so a test can
-/// stand in a kernel that grants part of a request.
-public protocol PoolWriter: Sendable {
+/// stand in a kernel that grants part of a request. Class-bound: the hook's Embedded Swift
+/// build has existentials of class-bound protocols only.
+public protocol PoolWriter: AnyObject, Sendable {
     /// `nr_hugepages` of a size, on one node or (nil) for the whole host.
     func count(pageSizeKiB: UInt64, node: Int?) throws(HostError) -> UInt64
     /// Writes `nr_hugepages`. The kernel may give fewer pages than asked; read back.
@@ -20,8 +21,8 @@ public protocol PoolWriter: Sendable {
 /// `/sys/kernel/mm/hugepages/hugepages-<K>kB/nr_hugepages`, or
 /// `/sys/devices/system/node/node<N>/hugepages/hugepages-<K>kB/nr_hugepages`; compaction
 /// through the node's `compact` file, else `/proc/sys/vm/compact_memory`.
-public struct SysfsPoolWriter: PoolWriter {
-    public var environment: GuardEnvironment
+public final class SysfsPoolWriter: PoolWriter {
+    public let environment: GuardEnvironment
     public init(environment: GuardEnvironment) { self.environment = environment }
 
     func path(pageSizeKiB: UInt64, node: Int?) -> String {

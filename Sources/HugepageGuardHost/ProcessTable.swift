@@ -1,5 +1,9 @@
+#if hasFeature(Embedded)
+import CSystem
+#else
 import Glibc
 import HugepageGuardCore
+#endif
 
 /// Processes, identified robustly against pid reuse.
 ///

@@ -1,4 +1,8 @@
+#if hasFeature(Embedded)
+import CSystem
+#else
 import Glibc
+#endif
 
 /// The state directory (`state_dir`, default /run/hugepage-guard), where the hook keeps
 /// its ledger as root. Anyone who can write into it could plant links or files there, so

@@ -1,5 +1,9 @@
+#if hasFeature(Embedded)
+import CSystem
+#else
 import Glibc
 import HugepageGuardCore
+#endif
 
 /// Reads the hugepage pools and hugetlbfs mounts under a root directory, so fixture trees
 /// can stand in for hosts with several NUMA nodes.
@@ -162,7 +166,7 @@ enum Counter {
         if file >= 0 {
             // A count is at most 20 digits and a newline; a full buffer means something else.
             let value = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { buffer -> UInt64? in
-                let n = Glibc.read(file, buffer.baseAddress, buffer.count)
+                let n = readBytes(file, buffer.baseAddress, buffer.count)
                 guard n > 0, n < buffer.count else { return nil }
                 return PoolText.count(bytes: UnsafeBufferPointer(rebasing: buffer[..<n]))
             }
@@ -181,3 +185,6 @@ enum Counter {
         return n
     }
 }
+
+/// read(2), which `Counter.read` hides inside `Counter`.
+private func readBytes(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int { read(fd, buffer, count) }

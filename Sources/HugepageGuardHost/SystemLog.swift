@@ -1,5 +1,9 @@
+#if hasFeature(Embedded)
+import CSystem
+#else
 import Glibc
 import HugepageGuardCore
+#endif
 
 /// The system log (journald or syslog via /dev/log). libvirt discards a successful hook's
 /// output, so this is where every decision is recorded.
@@ -28,6 +32,11 @@ public struct SystemLog: Sendable {
     public func write(_ line: LogLine) {
         let text = line.text
         if !send(text, priority: line.level.syslogPriority) {
+            // The identifier is set only here: a hook whose datagram went out never calls into syslog(3).
+            openlog(UnsafeRawPointer(identifier.utf8Start).assumingMemoryBound(to: CChar.self), LOG_PID, LOG_DAEMON)
+            #if hasFeature(Embedded)
+            hg_syslog(line.level.syslogPriority, text)
+            #else
             // The line is its own format, every `%` doubled, so that the argument list is
             // empty: passing it through `%s` costs the runtime's CVarArg casts. Like `%s`, the
             // format ends at a NUL.
@@ -38,9 +47,8 @@ public struct SystemLog: Sendable {
                 if b == UInt8(ascii: "%") { format.append(CChar(bitPattern: b)) }
             }
             format.append(0)
-            // The identifier is set only here: a hook whose datagram went out never calls into syslog(3).
-            openlog(UnsafeRawPointer(identifier.utf8Start).assumingMemoryBound(to: CChar.self), LOG_PID, LOG_DAEMON)
             format.withUnsafeBufferPointer { f in withVaList([]) { vsyslog(line.level.syslogPriority, f.baseAddress!, $0) } }
+            #endif
         }
         if let copyPath {
             let fd = open(copyPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)

@@ -8,9 +8,10 @@
 // never writes to stdout (on migrate/restore stdout would replace the domain XML), and only
 // a decision operation can exit non-zero (`started begin` failing would kill QEMU,
 // `reconnect begin` failing would kill a running VM).
-import Glibc
-import HugepageGuardCore
-import HugepageGuardHost
+//
+// Built with Embedded Swift, in one module with the core's and the host adapters' sources
+// (Package.swift): what it imports from C comes through CSystem.
+import CSystem
 
 // It ends with _exit: every line it writes (stderr, the log datagram, the ledger, fsync'd and
 // renamed) has gone out with its own system call by then, so exit's handlers (stdio flushes,
@@ -26,7 +27,7 @@ runHook()
 func runHook() -> Never {
     // The operation is matched on the C strings of argv: a pass-through builds no Swift
     // string or array, so it costs little more than starting the process.
-    let argc = Int(CommandLine.argc), argv = CommandLine.unsafeArgv
+    let argc = Int(hg_argc()), argv = hg_argv()!
     guard argc >= 4, let operationArg = argv[2], let subOperationArg = argv[3] else {
         StandardStream.error("usage: hugepage-guard-hook <domain> <operation> <sub-operation> [extra]\n"
             + "This is libvirt's QEMU hook; libvirtd runs it. To test a domain by hand, use 'hugepage-guard check'.\n")

@@ -134,11 +134,12 @@ final class AdmissionGrowthTests: XCTestCase {
         let store = LedgerStore(directory: state)
         let growth = PoolGrowth(environment: GuardEnvironment(sysfsRoot: root, stateDirOverride: state, configPath: conf),
                                 stateDir: state, writer: kernel)
+        let config = try ConfigFile.load(path: conf)
         let lines = try store.withLock { ledger, _ -> [LogLine] in
             ledger.reserve(LedgerEntry(domain: "other", uuid: nil, state: .reserved, operation: "prepare", since: 1, owner: nil,
                                        items: [DemandItem(pageSizeKiB: 2048, hostNodes: nil, pages: 25)]))
             let e = ledger.drop(domain: "web1")!
-            return growth.release(e, ledger: &ledger, config: try ConfigFile.load(path: conf), now: 7)
+            return growth.release(e, ledger: &ledger, config: config, now: 7)
         }
         XCTAssertEqual(kernel.pool().nr, 25, "7 given back; 15 held for the other start's 25")
         XCTAssertTrue(lines.contains { $0.text.contains("event=pool_shrunk") && $0.text.contains("2048@any:7") }, "\(lines)")
@@ -154,10 +155,11 @@ final class AdmissionGrowthTests: XCTestCase {
         let store = LedgerStore(directory: state)
         let growth = PoolGrowth(environment: GuardEnvironment(sysfsRoot: root, stateDirOverride: state, configPath: conf),
                                 stateDir: state, writer: kernel)
+        let config = try ConfigFile.load(path: conf)
         let lines = try store.withLock { ledger, _ -> [LogLine] in
             ledger.markStarted(domain: "web1", at: 2)
             let e = ledger.drop(domain: "web1")!
-            return growth.release(e, ledger: &ledger, config: try ConfigFile.load(path: conf), now: 7)
+            return growth.release(e, ledger: &ledger, config: config, now: 7)
         }
         XCTAssertEqual(kernel.pool().nr, 32)
         XCTAssertTrue(lines.contains { $0.text.contains("event=pool_grown_kept") }, "\(lines)")
@@ -202,8 +204,9 @@ final class AdmissionGrowthTests: XCTestCase {
         let growth = PoolGrowth(environment: GuardEnvironment(sysfsRoot: root, stateDirOverride: state, configPath: conf),
                                 stateDir: state, writer: kernel)
         // QEMU failed: `release end` comes without `started begin`.
+        let config = try ConfigFile.load(path: conf)
         let lines = try LedgerStore(directory: state).withLock { ledger, _ -> [LogLine] in
-            growth.release(ledger.drop(domain: "web1")!, ledger: &ledger, config: try ConfigFile.load(path: conf), now: 7)
+            growth.release(ledger.drop(domain: "web1")!, ledger: &ledger, config: config, now: 7)
         }
         XCTAssertEqual(kernel.pool().nr, 10)
         XCTAssertTrue(lines.contains { $0.text.contains("event=pool_shrunk") && $0.text.contains("2048@any:22") }, "\(lines.map(\.text))")

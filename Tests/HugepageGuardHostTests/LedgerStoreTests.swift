@@ -4,7 +4,6 @@ import HugepageGuardCore
 import XCTest
 
 final class LedgerStoreTests: XCTestCase {
-    private struct Boom: Error {}
 
     private func entry(_ domain: String) -> LedgerEntry {
         LedgerEntry(domain: domain, uuid: nil, state: .reserved, operation: "prepare", since: 1, owner: nil,
@@ -63,10 +62,10 @@ final class LedgerStoreTests: XCTestCase {
         let store = LedgerStore(directory: try temporaryDirectory(self))
         try store.withLock { ledger, _ in ledger.reserve(entry("web1")); ledger.refusals = 3 }
         let before = contents(store.ledgerPath)
-        XCTAssertThrowsError(try store.withLock { ledger, _ in
+        XCTAssertThrowsError(try store.withLock { (ledger: inout Ledger, _: LedgerLoad) throws(LedgerStoreError) in
             ledger.refusals = 99
             ledger.entries.removeAll()
-            throw Boom()
+            throw LedgerStoreError.io(HostError(path: store.ledgerPath, reason: "the body failed"))
         })
         XCTAssertEqual(contents(store.ledgerPath), before)
     }

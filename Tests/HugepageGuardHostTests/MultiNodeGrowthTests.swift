@@ -59,11 +59,14 @@ final class MultiNodeGrowthTests: XCTestCase {
         XCTAssertEqual(kernel.nr(nil), 32)
 
         let growth = PoolGrowth(environment: environment, stateDir: state, writer: kernel)
-        try LedgerStore(directory: state).withLock { ledger, _ in
+        let config = try ConfigFile.load(path: conf)
+        let released = try LedgerStore(directory: state).withLock { ledger, _ -> Bool in
             ledger.markStarted(domain: "mn-strict-node1", at: 2)
-            let entry = try XCTUnwrap(ledger.drop(domain: "mn-strict-node1"))
-            _ = growth.release(entry, ledger: &ledger, config: try ConfigFile.load(path: conf), now: 7)
+            guard let entry = ledger.drop(domain: "mn-strict-node1") else { return false }
+            _ = growth.release(entry, ledger: &ledger, config: config, now: 7)
+            return true
         }
+        XCTAssertTrue(released, "mn-strict-node1 is in the ledger")
         XCTAssertEqual(kernel.nr(1), 0)
         XCTAssertEqual(kernel.nr(0), 0)
     }
