@@ -73,6 +73,8 @@ let package = Package(
         // Baseline for the benchmark: an empty Swift program, built as the CLI is (the ordinary
         // Swift runtime, linked statically).
         .executableTarget(name: "bench-noop"),
+        .executableTarget(name: "bench-noop-embedded", swiftSettings: embedded,
+                          linkerSettings: [.unsafeFlags(["-no-static-stdlib"])]),
         // Fuzz targets for the pure parsers. `make fuzz` builds it apart (.build-fuzz) with
         // libFuzzer and ASan; the ordinary build replays inputs (Tests/Fixtures/fuzz).
         .executableTarget(name: "hugepage-guard-fuzz", dependencies: ["HugepageGuardCore"]),
