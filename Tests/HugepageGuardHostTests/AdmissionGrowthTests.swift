@@ -3,41 +3,9 @@ import HugepageGuardCore
 @testable import HugepageGuardHost
 import XCTest
 
-/// The one-node fixture's 2 MiB pool as a kernel: growing adds free pages to the global and
-/// node 0 counters (at most `grant` per write), shrinking removes free ones.
-final class FixtureKernel: PoolWriter, @unchecked Sendable {
-    let root: String
-    var grant = UInt64.max
-    init(root: String) { self.root = root }
-
-    var base: String { root + "/sys/kernel/mm/hugepages/hugepages-2048kB" }
-    var node: String { root + "/sys/devices/system/node/node0/hugepages/hugepages-2048kB" }
-    func get(_ p: String) -> UInt64 { UInt64((try? String(contentsOfFile: p, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0 }
-    func set(_ p: String, _ v: UInt64) { try? "\(v)\n".write(toFile: p, atomically: false, encoding: .utf8) }
-
-    func count(pageSizeKiB: UInt64, node n: Int?) throws(HostError) -> UInt64 { get((n == nil ? base : node) + "/nr_hugepages") }
-
-    func setCount(_ pages: UInt64, pageSizeKiB: UInt64, node n: Int?) throws(HostError) {
-        let nr = get(base + "/nr_hugepages"), free = get(base + "/free_hugepages")
-        let delta: Int64
-        if pages > nr { delta = Int64(min(pages - nr, grant)) } else { delta = -Int64(min(nr - pages, free)) }
-        for dir in [base, node] {
-            set(dir + "/nr_hugepages", UInt64(Int64(get(dir + "/nr_hugepages")) + delta))
-            set(dir + "/free_hugepages", UInt64(Int64(get(dir + "/free_hugepages")) + delta))
-        }
-    }
-
-    func compact(node: Int?) {}
-
-    func pool() -> (nr: UInt64, free: UInt64) { (get(base + "/nr_hugepages"), get(base + "/free_hugepages")) }
-    func setPool(nr: UInt64, free: UInt64) {
-        for dir in [base, node] { set(dir + "/nr_hugepages", nr); set(dir + "/free_hugepages", free) }
-    }
-}
-
 final class AdmissionGrowthTests: XCTestCase {
     var root = "", state = "", conf = ""
-    var kernel: FixtureKernel!
+    var kernel: SysfsTreeKernel!
 
     override func setUpWithError() throws {
         let dir = try temporaryDirectory(self)
@@ -46,7 +14,7 @@ final class AdmissionGrowthTests: XCTestCase {
                   to: root + "/proc/meminfo")
         state = dir + "/state"
         conf = dir + "/guard.conf"
-        kernel = FixtureKernel(root: root)
+        kernel = SysfsTreeKernel(root: root)
         kernel.setPool(nr: 10, free: 10)
     }
 
@@ -217,19 +185,7 @@ final class AdmissionGrowthTests: XCTestCase {
 /// short, growth plans once more from the pool as it now stands, and never a third time.
 final class GrowthSecondRoundTests: XCTestCase {
     var root = "", state = ""
-    var kernel: FixtureKernel!
-    /// Counts the writes that grow the pool.
-    final class CountingKernel: PoolWriter, @unchecked Sendable {
-        let inner: FixtureKernel
-        var grows = 0
-        init(_ inner: FixtureKernel) { self.inner = inner }
-        func count(pageSizeKiB: UInt64, node: Int?) throws(HostError) -> UInt64 { try inner.count(pageSizeKiB: pageSizeKiB, node: node) }
-        func setCount(_ pages: UInt64, pageSizeKiB: UInt64, node: Int?) throws(HostError) {
-            if pages > (try inner.count(pageSizeKiB: pageSizeKiB, node: node)) { grows += 1 }
-            try inner.setCount(pages, pageSizeKiB: pageSizeKiB, node: node)
-        }
-        func compact(node: Int?) {}
-    }
+    var kernel: SysfsTreeKernel!
 
     override func setUpWithError() throws {
         let dir = try temporaryDirectory(self)
@@ -237,7 +193,7 @@ final class GrowthSecondRoundTests: XCTestCase {
         try write("MemTotal:       16315416 kB\nMemFree:         9123456 kB\nMemAvailable:    9000000 kB\nHugepagesize:       2048 kB\n",
                   to: root + "/proc/meminfo")
         state = dir + "/state"
-        kernel = FixtureKernel(root: root)
+        kernel = SysfsTreeKernel(root: root)
         kernel.setPool(nr: 10, free: 10)
     }
 
@@ -259,8 +215,7 @@ final class GrowthSecondRoundTests: XCTestCase {
     func testFirstRoundLeavesItShort_aSecondRoundGrowsTheRest_andBothAreRecorded() throws {
         var config = GuardConfig()
         config.growth.grow = true
-        let writer = CountingKernel(kernel)
-        let growth = PoolGrowth(environment: environment, stateDir: state, writer: writer)
+        let growth = PoolGrowth(environment: environment, stateDir: state, writer: kernel)
         try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
         var calls = 0
         let result = growth.grow(report: try report(taken: 0), config: config) {
@@ -269,7 +224,7 @@ final class GrowthSecondRoundTests: XCTestCase {
             return try? self.report(taken: 5)
         }
         XCTAssertEqual(calls, 2, "decided again after each round")
-        XCTAssertEqual(writer.grows, 2, "two rounds, each one write")
+        XCTAssertEqual(kernel.grows, 2, "two rounds, each one write")
         XCTAssertEqual(kernel.pool().nr, 10 + 22 + 5)
         XCTAssertTrue(result.report.decision.fits)
         XCTAssertEqual(result.grown, [GrowStep(pageSizeKiB: 2048, node: nil, pages: 27)], "both rounds, merged")
@@ -282,8 +237,7 @@ final class GrowthSecondRoundTests: XCTestCase {
     func testStillShortAfterTheSecondRound_givesEverythingBack_andStops() throws {
         var config = GuardConfig()
         config.growth.grow = true
-        let writer = CountingKernel(kernel)
-        let growth = PoolGrowth(environment: environment, stateDir: state, writer: writer)
+        let growth = PoolGrowth(environment: environment, stateDir: state, writer: kernel)
         try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
         var calls = 0
         let result = growth.grow(report: try report(taken: 0), config: config) {
@@ -293,7 +247,7 @@ final class GrowthSecondRoundTests: XCTestCase {
             return try? self.report(taken: grownSoFar)
         }
         XCTAssertEqual(calls, 2, "never a third round")
-        XCTAssertEqual(writer.grows, 2)
+        XCTAssertEqual(kernel.grows, 2)
         XCTAssertEqual(kernel.pool().nr, 10, "every page of both rounds given back")
         XCTAssertFalse(result.report.decision.fits)
         XCTAssertEqual(result.grown, [])

@@ -7,7 +7,7 @@ import XCTest
 /// identity (the UUID where both sides have one), and every line carries its own level.
 final class BookkeepingGrowthTests: XCTestCase {
     var root = "", state = "", conf = ""
-    var kernel: FixtureKernel!
+    var kernel: SysfsTreeKernel!
     let uuidA = "6f1f0a59-0000-4000-8000-00000000000a", uuidB = "6f1f0a59-0000-4000-8000-00000000000b"
 
     override func setUpWithError() throws {
@@ -16,7 +16,7 @@ final class BookkeepingGrowthTests: XCTestCase {
         try write("MemTotal:       16315416 kB\nMemFree:         9123456 kB\nMemAvailable:    9000000 kB\n", to: root + "/proc/meminfo")
         state = dir + "/state"
         conf = dir + "/guard.conf"
-        kernel = FixtureKernel(root: root)
+        kernel = SysfsTreeKernel(root: root)
         kernel.setPool(nr: 42, free: 42)
         try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
     }

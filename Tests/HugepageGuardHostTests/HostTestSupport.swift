@@ -38,3 +38,51 @@ final class LockedBox<T>: @unchecked Sendable {
     func update(_ f: (inout T) -> Void) { lock.lock(); f(&value); lock.unlock() }
     var current: T { lock.lock(); defer { lock.unlock() }; return value }
 }
+
+/// A fixture tree's 2 MiB pools as a kernel. A write to a pool's `nr_hugepages` grows it by at
+/// most `grant` pages, added free to that node and to the global counters (a write without a
+/// node lands on node 0), and shrinks it by free pages only. With `nodeWritesOnly`, a write
+/// without a node fails the test: demand confined to nodes must grow on them.
+final class SysfsTreeKernel: PoolWriter, @unchecked Sendable {
+    let root: String
+    let nodeWritesOnly: Bool
+    /// At most this many pages per write that grows a pool.
+    var grant = UInt64.max
+    /// How many writes grew a pool.
+    private(set) var grows = 0
+
+    init(root: String, nodeWritesOnly: Bool = false) {
+        self.root = root
+        self.nodeWritesOnly = nodeWritesOnly
+    }
+
+    /// A node's 2 MiB pool directory, or the global one.
+    func dir(_ node: Int?) -> String {
+        node.map { root + "/sys/devices/system/node/node\($0)/hugepages/hugepages-2048kB" } ?? root + "/sys/kernel/mm/hugepages/hugepages-2048kB"
+    }
+    func get(_ p: String) -> UInt64 { UInt64((try? String(contentsOfFile: p, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0 }
+    func set(_ p: String, _ v: UInt64) { try? "\(v)\n".write(toFile: p, atomically: false, encoding: .utf8) }
+    func nr(_ node: Int?) -> UInt64 { get(dir(node) + "/nr_hugepages") }
+
+    func count(pageSizeKiB: UInt64, node: Int?) throws(HostError) -> UInt64 { nr(node) }
+
+    func setCount(_ pages: UInt64, pageSizeKiB: UInt64, node: Int?) throws(HostError) {
+        if nodeWritesOnly && node == nil { return XCTFail("confined demand must grow on its node, not globally") }
+        let nr = self.nr(node), free = get(dir(node) + "/free_hugepages")
+        let delta = pages > nr ? Int64(min(pages - nr, grant)) : -Int64(min(nr - pages, free))
+        if delta > 0 { grows += 1 }
+        for d in [dir(nil), dir(node ?? 0)] {
+            set(d + "/nr_hugepages", UInt64(Int64(get(d + "/nr_hugepages")) + delta))
+            set(d + "/free_hugepages", UInt64(Int64(get(d + "/free_hugepages")) + delta))
+        }
+    }
+
+    func compact(node: Int?) {}
+
+    /// The global pool.
+    func pool() -> (nr: UInt64, free: UInt64) { (nr(nil), get(dir(nil) + "/free_hugepages")) }
+    /// Sets the global pool and node 0's alike (the one-node fixture).
+    func setPool(nr: UInt64, free: UInt64) {
+        for d in [dir(nil), dir(0)] { set(d + "/nr_hugepages", nr); set(d + "/free_hugepages", free) }
+    }
+}
