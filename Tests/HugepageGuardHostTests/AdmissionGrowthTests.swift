@@ -8,14 +8,8 @@ final class AdmissionGrowthTests: XCTestCase {
     var kernel: SysfsTreeKernel!
 
     override func setUpWithError() throws {
-        let dir = try temporaryDirectory(self)
-        root = try copyOfFixture("one-node-2m", in: dir)
-        try write("MemTotal:       16315416 kB\nMemFree:         9123456 kB\nMemAvailable:    9000000 kB\nHugepagesize:       2048 kB\n",
-                  to: root + "/proc/meminfo")
-        state = dir + "/state"
-        conf = dir + "/guard.conf"
-        kernel = SysfsTreeKernel(root: root)
-        kernel.setPool(nr: 10, free: 10)
+        let host = try OneNodeGrowthHost(self, pages: 10)
+        (root, state, conf, kernel) = (host.root, host.state, host.conf, host.kernel)
     }
 
     func admission() -> Admission {
@@ -188,13 +182,8 @@ final class GrowthSecondRoundTests: XCTestCase {
     var kernel: SysfsTreeKernel!
 
     override func setUpWithError() throws {
-        let dir = try temporaryDirectory(self)
-        root = try copyOfFixture("one-node-2m", in: dir)
-        try write("MemTotal:       16315416 kB\nMemFree:         9123456 kB\nMemAvailable:    9000000 kB\nHugepagesize:       2048 kB\n",
-                  to: root + "/proc/meminfo")
-        state = dir + "/state"
-        kernel = SysfsTreeKernel(root: root)
-        kernel.setPool(nr: 10, free: 10)
+        let host = try OneNodeGrowthHost(self, pages: 10)
+        (root, state, kernel) = (host.root, host.state, host.kernel)
     }
 
     var environment: GuardEnvironment { GuardEnvironment(sysfsRoot: root, stateDirOverride: state, configPath: state + "/none.conf") }

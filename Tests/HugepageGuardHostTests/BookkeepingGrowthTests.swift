@@ -11,13 +11,8 @@ final class BookkeepingGrowthTests: XCTestCase {
     let uuidA = "6f1f0a59-0000-4000-8000-00000000000a", uuidB = "6f1f0a59-0000-4000-8000-00000000000b"
 
     override func setUpWithError() throws {
-        let dir = try temporaryDirectory(self)
-        root = try copyOfFixture("one-node-2m", in: dir)
-        try write("MemTotal:       16315416 kB\nMemFree:         9123456 kB\nMemAvailable:    9000000 kB\n", to: root + "/proc/meminfo")
-        state = dir + "/state"
-        conf = dir + "/guard.conf"
-        kernel = SysfsTreeKernel(root: root)
-        kernel.setPool(nr: 42, free: 42)
+        let host = try OneNodeGrowthHost(self, pages: 42)
+        (root, state, conf, kernel) = (host.root, host.state, host.conf, host.kernel)
         try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
     }
 

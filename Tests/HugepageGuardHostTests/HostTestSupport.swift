@@ -86,3 +86,22 @@ final class SysfsTreeKernel: PoolWriter, @unchecked Sendable {
         for d in [dir(nil), dir(0)] { set(d + "/nr_hugepages", nr); set(d + "/free_hugepages", free) }
     }
 }
+
+/// The one-node fixture as a host for the growth tests: a copy of the tree, its 2 MiB pool at
+/// `pages` pages (all free) behind a `SysfsTreeKernel`, a meminfo with room to grow, and where
+/// the state directory and the config go (neither made yet).
+struct OneNodeGrowthHost {
+    let root: String, state: String, conf: String
+    let kernel: SysfsTreeKernel
+
+    init(_ test: XCTestCase, pages: UInt64) throws {
+        let dir = try temporaryDirectory(test)
+        root = try copyOfFixture("one-node-2m", in: dir)
+        try write("MemTotal:       16315416 kB\nMemFree:         9123456 kB\nMemAvailable:    9000000 kB\nHugepagesize:       2048 kB\n",
+                  to: root + "/proc/meminfo")
+        state = dir + "/state"
+        conf = dir + "/guard.conf"
+        kernel = SysfsTreeKernel(root: root)
+        kernel.setPool(nr: pages, free: pages)
+    }
+}

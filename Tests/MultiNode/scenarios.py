@@ -334,24 +334,7 @@ def preferred_memnode_under_global_strict_counts_and_lands_on_the_global_nodes(r
     run.expect(demand == [{"pageSizeKiB": TWO_MIB, "hostNodes": [1], "pages": 32}],
                "check does not count the cell's 32 pages on node 1: %s" % json.dumps(demand))
 
-    before = set_pool(run, {0: 64, 1: 16})
-    name = define(run, xml)
-    ok, err = start(name)
-    run.note("node 1 short, virsh start: " + (err or "ok"))
-    run.expect(not ok, "admitted although node 1 has 16 free for 32 pages")
-    run.expect(guard_refused(err) and "on node 1" in err, "not refused by the guard naming node 1: " + err)
-    if not ok:
-        run.expect(counts() == before, "pool changed by a refused start: %s" % counts_text(counts()))
-    virsh("destroy", name)
-
-    before = set_pool(run, {0: 64, 1: 64})
-    ok, err = start(name)
-    run.require(ok, "refused or failed with room on node 1: " + err)
-    after = counts()
-    taken = {n: before[n]["free"] - after[n]["free"] for n in before}
-    run.note("taken per node %s; cpuset.mems %s" % (taken, cpuset_mems_of(name)))
-    run.expect(taken == {0: 0, 1: 32}, "the pages did not land on node 1 only: %s" % taken)
-    virsh("destroy", name)
+    refused_short_on_node1_then_lands_there(run, define(run, xml))
 
 
 @scenario()
@@ -375,6 +358,27 @@ def a_preferred_memnode_outside_the_global_strict_nodes_fails_in_qemu(run):
                "the disjoint memnode did not fail in QEMU's mbind: " + (err or "started"))
 
 
+def refused_short_on_node1_then_lands_there(run, name):
+    """A 64 MiB domain whose pages must all come from node 1: with 16 pages free there (and 64
+    on node 0) the guard refuses it naming node 1 and the pool is unchanged; with 64 free there
+    it starts, and its 32 pages come from node 1 only."""
+    before = set_pool(run, {0: 64, 1: 16})
+    ok, err = start(name)
+    run.note("node 1 short, virsh start: " + (err or "ok"))
+    run.expect(not ok and guard_refused(err) and "on node 1" in err, "not refused by the guard naming node 1: " + err)
+    if not ok:
+        run.expect(counts() == before, "pool changed by a refused start: %s" % counts_text(counts()))
+    virsh("destroy", name)
+    before = set_pool(run, {0: 64, 1: 64})
+    ok, err = start(name)
+    run.require(ok, "refused or failed with room on node 1: " + err)
+    after = counts()
+    taken = {n: before[n]["free"] - after[n]["free"] for n in before}
+    run.note("taken per node %s; cpuset.mems %s" % (taken, cpuset_mems_of(name)))
+    run.expect(taken == {0: 0, 1: 32}, "the pages did not land on node 1 only: %s" % taken)
+    virsh("destroy", name)
+
+
 def cpuset_mems_of(name):
     pid = qemu_pid(name)
     if not pid:
@@ -393,20 +397,7 @@ def restrictive_is_confined_by_the_cgroup_refused_naming_the_node(run):
     """<memory mode='restrictive' nodeset='1'/> gives QEMU no memory policy; libvirt confines it
     through cpuset.mems only. With 16 pages on node 1 and 64 on node 0 the guard refuses it
     naming node 1; with room on node 1 its pages land there only."""
-    before = set_pool(run, {0: 64, 1: 16})
-    name = define(run, "restrictive-node1.xml")
-    ok, err = start(name)
-    run.note("node 1 short, virsh start: " + (err or "ok"))
-    run.expect(not ok and guard_refused(err) and "on node 1" in err, "not refused by the guard naming node 1: " + err)
-    run.expect(counts() == before, "pool changed by a refused start: %s" % counts_text(counts()))
-    before = set_pool(run, {0: 64, 1: 64})
-    ok, err = start(name)
-    run.require(ok, "refused or failed with room on node 1: " + err)
-    after = counts()
-    taken = {n: before[n]["free"] - after[n]["free"] for n in before}
-    run.note("taken per node %s; cpuset.mems %s" % (taken, cpuset_mems_of(name)))
-    run.expect(taken == {0: 0, 1: 32}, "the pages did not land on node 1 only: %s" % taken)
-    virsh("destroy", name)
+    refused_short_on_node1_then_lands_there(run, define(run, "restrictive-node1.xml"))
 
 
 @scenario()
