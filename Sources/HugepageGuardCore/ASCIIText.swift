@@ -76,3 +76,38 @@ extension UnsafeBufferPointer<UInt8> {
         count >= prefix.count && UnsafeBufferPointer(rebasing: self[..<prefix.count]).hasSameBytes(as: prefix)
     }
 }
+
+/// A number written in ASCII decimal digits, as the kernel's counters, the ledger and the
+/// config write one: digits only (no sign, no blank, not empty), at most `UInt64.max`. The one
+/// parser of such numbers; each caller says what it allows around them.
+enum ASCIIDecimal: Equatable {
+    case value(UInt64)
+    /// Digits only, but past `UInt64.max`.
+    case tooLarge
+    /// Empty, or a byte that isn't a digit.
+    case invalid
+
+    init(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard !bytes.isEmpty else { self = .invalid; return }
+        var n: UInt64 = 0
+        var overflow = false
+        for byte in bytes {
+            let digit = byte &- UInt8(ascii: "0")
+            guard digit < 10 else { self = .invalid; return }
+            if overflow { continue }  // the rest must still be digits, or it is not a number
+            let (times10, o1) = n.multipliedReportingOverflow(by: 10)
+            let (next, o2) = times10.addingReportingOverflow(UInt64(digit))
+            overflow = o1 || o2
+            n = next
+        }
+        self = overflow ? .tooLarge : .value(n)
+    }
+
+    init(_ text: Substring) {
+        var text = text
+        self = text.withUTF8 { ASCIIDecimal($0) }
+    }
+
+    /// The number; nil when there is none, or when it is past `UInt64.max`.
+    var value: UInt64? { if case .value(let n) = self { return n } else { return nil } }
+}

@@ -87,23 +87,7 @@ public struct GuardConfig: Equatable, Sendable {
 
     /// A decimal number as the config writes it: ASCII digits only (no sign, no spaces, no
     /// underscores), at most `UInt64.max`.
-    enum Number: Equatable { case value(UInt64), tooLarge, invalid }
-
-    static func decimal(_ text: Substring) -> Number {
-        guard !text.isEmpty else { return .invalid }
-        var n: UInt64 = 0
-        for byte in text.utf8 {
-            guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else { return .invalid }
-            let (times10, o1) = n.multipliedReportingOverflow(by: 10)
-            let (next, o2) = times10.addingReportingOverflow(UInt64(byte - UInt8(ascii: "0")))
-            if o1 || o2 {
-                // Still check that the rest is digits, so "99…9x" is reported as not a number.
-                return text.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") } ? .tooLarge : .invalid
-            }
-            n = next
-        }
-        return .value(n)
-    }
+    static func decimal(_ text: Substring) -> ASCIIDecimal { ASCIIDecimal(text) }
 
     /// `reserve.<size>` or `reserve.<size>.node<N>`: the page size in KiB and the node.
     /// Throws the problem with the key itself.

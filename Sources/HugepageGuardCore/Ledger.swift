@@ -522,34 +522,35 @@ public enum LedgerCodec {
         }
     }
 
-    /// `UInt64(text)`, with plain digits read straight from the bytes.
-    static func parseUnsigned(_ b: UnsafeBufferPointer<UInt8>) -> UInt64? { parseInteger(b, safeDigits: 19) }
+    /// A count in the ledger, read as `UInt64(text)` reads it: an optional sign, then ASCII
+    /// digits (so `-0` is 0, and anything else below zero is not a count).
+    static func parseUnsigned(_ b: UnsafeBufferPointer<UInt8>) -> UInt64? {
+        guard let (negative, magnitude) = signedDigits(b), !negative || magnitude == 0 else { return nil }
+        return magnitude
+    }
 
     static func parseUnsigned(_ text: String) -> UInt64? {
         var text = text
         return text.withUTF8 { parseUnsigned($0) }
     }
 
-    /// `Int64(text)`, with plain digits read straight from the bytes.
+    /// A time in the ledger, read as `Int64(text)` reads it.
     static func parseSigned(_ text: String) -> Int64? {
         var text = text
         return text.withUTF8 { parseSigned($0) }
     }
 
-    static func parseSigned(_ b: UnsafeBufferPointer<UInt8>) -> Int64? { parseInteger(b, safeDigits: 18) }
+    static func parseSigned(_ b: UnsafeBufferPointer<UInt8>) -> Int64? {
+        guard let (negative, magnitude) = signedDigits(b) else { return nil }
+        if negative { return magnitude <= UInt64(Int64.max) + 1 ? Int64(bitPattern: 0 &- magnitude) : nil }
+        return Int64(exactly: magnitude)
+    }
 
-    /// `N(text)`: up to `safeDigits` plain digits (as many as can't overflow `N`: 18 for
-    /// Int64, 19 for UInt64) in one pass over the bytes; any other text (a sign, more digits,
-    /// not a number) through `N`'s own parser, which decides.
-    private static func parseInteger<N: FixedWidthInteger>(_ b: UnsafeBufferPointer<UInt8>, safeDigits: Int) -> N? {
-        guard b.count > 0 && b.count <= safeDigits else { return N(String(decoding: b, as: UTF8.self)) }
-        var n: N = 0
-        for c in b {
-            let digit = c &- 0x30
-            if digit > 9 { return N(String(decoding: b, as: UTF8.self)) }
-            n = n &* 10 &+ N(digit)
-        }
-        return n
+    /// One optional `+` or `-`, then a number in ASCII digits (`ASCIIDecimal`).
+    private static func signedDigits(_ b: UnsafeBufferPointer<UInt8>) -> (negative: Bool, magnitude: UInt64)? {
+        let sign = b.first.flatMap { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "-") ? $0 : nil }
+        let digits = sign == nil ? b : UnsafeBufferPointer(rebasing: b.dropFirst())
+        return ASCIIDecimal(digits).value.map { (sign == UInt8(ascii: "-"), $0) }
     }
 }
 

@@ -76,17 +76,7 @@ public enum PoolText {
         var start = 0, end = bytes.count
         while start < end, isBlank(bytes[start]) { start += 1 }
         while end > start, isBlank(bytes[end - 1]) { end -= 1 }
-        guard start < end else { return nil }
-        var value: UInt64 = 0
-        for i in start..<end {
-            let digit = bytes[i] &- UInt8(ascii: "0")
-            guard digit < 10 else { return nil }
-            let (times10, o1) = value.multipliedReportingOverflow(by: 10)
-            let (sum, o2) = times10.addingReportingOverflow(UInt64(digit))
-            guard !o1, !o2 else { return nil }
-            value = sum
-        }
-        return value
+        return ASCIIDecimal(UnsafeBufferPointer(rebasing: bytes[start..<end])).value
     }
 
     /// `hugepages-2048kB` -> 2048.
