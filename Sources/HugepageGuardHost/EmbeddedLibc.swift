@@ -4,10 +4,7 @@
 #if hasFeature(Embedded)
 import CSystem
 
-var errno: Int32 {
-    get { hg_errno() }
-    set { hg_set_errno(newValue) }
-}
+var errno: Int32 { hg_errno() }
 
 func open(_ path: UnsafePointer<CChar>, _ flags: Int32) -> Int32 { hg_open(path, flags, 0) }
 func open(_ path: UnsafePointer<CChar>, _ flags: Int32, _ mode: mode_t) -> Int32 { hg_open(path, flags, mode) }

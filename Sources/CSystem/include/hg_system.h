@@ -8,8 +8,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +22,6 @@
 
 /// errno of the calling thread.
 static inline int hg_errno(void) { return errno; }
-static inline void hg_set_errno(int value) { errno = value; }
 
 /// open(2) and openat(2) with their mode argument always passed (both are variadic in C).
 static inline int hg_open(const char *path, int flags, mode_t mode) { return open(path, flags, mode); }
