@@ -17,7 +17,7 @@ public struct GuardConfig: Equatable, Sendable {
 
     /// Every key, as the unknown-key error lists them.
     public static var knownKeys: [String] {
-        ["policy", "reserve.<size>", "reserve.<size>.node<N>"] + settings.map({ $0.key }).filter { $0 != "policy" }
+        ["policy", "reserve.<size>", "reserve.<size>.node<N>"] + settings.map { $0.key }.filter { $0 != "policy" }
             + ["pool.grow.max.<size>", "pool.grow.max.<size>.node<N>"]
     }
 

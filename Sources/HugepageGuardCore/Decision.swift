@@ -127,7 +127,7 @@ extension Decision {
         for item in vm {
             let free = Pages.excess(Pages.sum(indices(item.hostNodes).map { capacity[$0] }), over: UInt128(pool.resv))
             let reserved = others.filter { within(item.hostNodes, $0.nodes) }.reduce(UInt128(0)) { $0 + $1.pages }
-            let reserve = Pages.sum(reserves.filter { r in r.node.map { item.hostNodes?.contains($0) ?? true } ?? true }.map({ $0.pages }))
+            let reserve = Pages.sum(reserves.filter { r in r.node.map { item.hostNodes?.contains($0) ?? true } ?? true }.map { $0.pages })
             let usable = Pages.excess(free, over: reserved + reserve)
             if UInt128(item.pages) > usable {
                 result.append(Shortfall(pageSizeKiB: size, hostNodes: item.hostNodes, needed: item.pages, free: Pages.shown(free),
@@ -142,7 +142,7 @@ extension Decision {
         base += others.map { group($0.nodes, $0.pages) }
         base += reserves.map { group($0.node.map { NodeSet([$0]) }, UInt128($0.pages)) }
         let placement = Placement(capacity: capacity)
-        let vmPages = Pages.sum(vm.map({ $0.pages }))
+        let vmPages = Pages.sum(vm.map { $0.pages })
         let everything = base + vm.map { group($0.hostNodes, UInt128($0.pages)) }
         let placedAll = placement.maxPlaced(everything)
         // When everything fits at once, so do the VM's pages beside the rest: the second flow,
@@ -153,7 +153,7 @@ extension Decision {
             // Reported for the size as a whole.
             result.append(Shortfall(pageSizeKiB: size, hostNodes: nil, needed: Pages.shown(vmPages), free: pool.available,
                                     reservedByOtherStarts: Pages.shown(others.reduce(UInt128(0)) { $0 + $1.pages }),
-                                    hostReserve: Pages.shown(Pages.sum(reserves.map({ $0.pages }))), short: Pages.shown(deficit)))
+                                    hostReserve: Pages.shown(Pages.sum(reserves.map { $0.pages })), short: Pages.shown(deficit)))
         }
         return result
     }

@@ -103,7 +103,7 @@ public enum GrowthPlanner {
             var nodes = s.hostNodes
             if nodes == nil {
                 let items = decision.demand.items.filter { $0.pageSizeKiB == s.pageSizeKiB }
-                let bound = items.compactMap({ $0.hostNodes })
+                let bound = items.compactMap { $0.hostNodes }
                 if !items.isEmpty, bound.count == items.count { nodes = NodeSet(bound.flatMap({ $0.ids })) }
             }
             if let poolNodes = pool.sizes[s.pageSizeKiB]?.nodes, poolNodes.count > 0, let set = nodes {

@@ -34,7 +34,7 @@ public struct HostMemory: Equatable, Sendable {
     /// blocks need not be adjacent. nil when buddyinfo is unknown.
     public func buddyEstimate(pageSizeKiB: UInt64, node: Int?) -> UInt64? {
         guard !freeBlocks.isEmpty, let order = order(pageSizeKiB: pageSizeKiB) else { return nil }
-        let lists = node.map { freeBlocks[$0].map { [$0] } ?? [] } ?? freeBlocks.sorted { $0.key < $1.key }.map({ $0.value })
+        let lists = node.map { freeBlocks[$0].map { [$0] } ?? [] } ?? freeBlocks.sorted { $0.key < $1.key }.map { $0.value }
         var total: UInt64 = 0
         for counts in lists {
             guard !counts.isEmpty else { continue }

@@ -58,7 +58,7 @@ public struct LogLine: Sendable, Equatable, CustomStringConvertible {
 
     public static func == (a: LogLine, b: LogLine) -> Bool {
         a.level == b.level && a.event == b.event && a.message == b.message
-            && a.fields.map({ $0.key }) == b.fields.map({ $0.key }) && a.fields.map({ $0.value }) == b.fields.map({ $0.value })
+            && a.fields.map { $0.key } == b.fields.map { $0.key } && a.fields.map { $0.value } == b.fields.map { $0.value }
     }
 
     /// Reads a line back (tests, tools): nil unless it is logfmt that starts with a known

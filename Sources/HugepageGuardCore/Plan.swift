@@ -138,7 +138,7 @@ public enum Planner {
         // Per node, for the shape's confined pages.
         var rows: [PlanNodeRow] = []
         for size in input.demand.pageSizes {
-            let confined = input.demand.items.filter { $0.pageSizeKiB == size }.compactMap({ $0.hostNodes })
+            let confined = input.demand.items.filter { $0.pageSizeKiB == size }.compactMap { $0.hostNodes }
             guard !confined.isEmpty, let p = input.pool.sizes[size] else { continue }
             for node in NodeSet(confined.flatMap({ $0.ids })).ids {
                 let est = GrowthEstimate.growable(pageSizeKiB: size, node: node, pool: input.pool, memory: input.memory,

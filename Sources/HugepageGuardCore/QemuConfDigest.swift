@@ -61,8 +61,8 @@ public enum QemuConfDigest {
             guard values.allSatisfy({ $0.0 == "value" }), !seen.contains(key) else { return nil }
             seen.append(key)
             switch (kind, key) {
-            case ("list", hugetlbfsMount): conf.hugetlbfsMounts = values.map({ $0.1 })
-            case ("list", cgroupControllers): conf.cgroupControllers = values.map({ $0.1 })
+            case ("list", hugetlbfsMount): conf.hugetlbfsMounts = values.map { $0.1 }
+            case ("list", cgroupControllers): conf.cgroupControllers = values.map { $0.1 }
             case ("string", memoryBackingDir):
                 guard values.count == 1 else { return nil }
                 conf.memoryBackingDir = values.first?.1

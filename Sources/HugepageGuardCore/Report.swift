@@ -108,7 +108,7 @@ public struct DecisionReport: Sendable {
         for size in decision.demand.pageSizes {
             let k = "\(size)kB"
             let items = decision.demand.items.filter { $0.pageSizeKiB == size }
-            line.append("pages_\(k)", PageArithmetic.shown(PageArithmetic.sum(items.map({ $0.pages }))))
+            line.append("pages_\(k)", PageArithmetic.shown(PageArithmetic.sum(items.map { $0.pages })))
             line.append("nodes_\(k)", items.map { $0.hostNodes?.description ?? "any" }.concatenated(separator: "+"))
             if let p = pool.sizes[size] { line.append("free_\(k)", "\(p.available)/\(p.nr)") }
             let short = PageArithmetic.sum(decision.reasons.compactMap {

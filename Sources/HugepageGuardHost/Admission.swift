@@ -173,7 +173,7 @@ public struct Admission: Sendable {
         if decision.verdict == .admit && decision.policy != .off {
             var entry = LedgerEntry(domain: identity.name, uuid: identity.uuid, state: .reserved, operation: operation,
                                     since: now, owner: owner, items: decision.demand.items)
-            entry.grown = (ledger.entry(identity)?.grown ?? []) + grown.map({ $0.item })
+            entry.grown = (ledger.entry(identity)?.grown ?? []) + grown.map { $0.item }
             ledger.reserve(entry)
         } else if decision.verdict == .refuse {
             ledger.countRefusal()

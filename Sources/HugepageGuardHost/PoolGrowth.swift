@@ -248,7 +248,7 @@ extension Ledger {
             .flatMap { $0.grown.compactMap(GrowStep.init(item:)) }
         var hold = LedgerEntry(domain: entry.domain, uuid: entry.uuid, state: .started, operation: LedgerEntry.grownHoldOperation,
                                since: now, owner: nil, items: [])
-        hold.grown = GrowthPlanner.merge(earlier + grown).map({ $0.item })
+        hold.grown = GrowthPlanner.merge(earlier + grown).map { $0.item }
         entries.removeAll { $0.isGrownHold && $0.identity.isSame(as: id) }
         entries.append(hold)
     }
