@@ -78,16 +78,12 @@ public struct GuardConfig: Equatable, Sendable {
 
     static func seconds(_ value: String) throws(ValueError) -> Int64 {
         let problem = "must be a whole number of seconds from 1 to \(maxSeconds)"
-        guard case .value(let n) = decimal(Substring(value)), n >= 1, n <= UInt64(maxSeconds) else { throw ValueError(problem: problem) }
+        guard case .value(let n) = ASCIIDecimal(Substring(value)), n >= 1, n <= UInt64(maxSeconds) else { throw ValueError(problem: problem) }
         return Int64(n)
     }
 
     /// The highest NUMA node number: Linux has at most 1024 nodes (`NODES_SHIFT` is at most 10).
     public static let maxNode = 1023
-
-    /// A decimal number as the config writes it: ASCII digits only (no sign, no spaces, no
-    /// underscores), at most `UInt64.max`.
-    static func decimal(_ text: Substring) -> ASCIIDecimal { ASCIIDecimal(text) }
 
     /// `reserve.<size>` or `reserve.<size>.node<N>`: the page size in KiB and the node.
     /// Throws the problem with the key itself.
@@ -112,7 +108,7 @@ public struct GuardConfig: Equatable, Sendable {
         }
         guard parts.count == 2 else { return (size, nil) }
         guard parts[1].hasPrefix("node") else { throw ValueError(problem: "expected a node like node0 after the size") }
-        switch decimal(parts[1].dropFirst(4)) {
+        switch ASCIIDecimal(parts[1].dropFirst(4)) {
         case .value(let n) where n <= UInt64(maxNode): return (size, Int(n))
         case .value, .tooLarge: throw ValueError(problem: "node numbers go from 0 to \(maxNode)")
         case .invalid: throw ValueError(problem: "expected a node like node0 after the size")
@@ -135,7 +131,7 @@ public struct GuardConfig: Equatable, Sendable {
         default: return .failure(spelling)
         }
         let n: UInt64
-        switch decimal(digits) {
+        switch ASCIIDecimal(digits) {
         case .value(let v): n = v
         case .invalid: return .failure(spelling)
         case .tooLarge: return .failure(ValueError(problem: "the page size is too large"))
@@ -194,7 +190,7 @@ public struct GuardConfig: Equatable, Sendable {
                 let parsed: (pageSizeKiB: UInt64, node: Int?)
                 do { parsed = try sizedKey(key, prefix: prefix) } catch { throw fail("\(quoted(key)): \(error.problem)") }
                 let pages: UInt64
-                switch decimal(Substring(value)) {
+                switch ASCIIDecimal(Substring(value)) {
                 case .value(let n): pages = n
                 case .tooLarge: throw fail("\(key) \(quoted(value)) is out of range: at most \(UInt64.max) pages")
                 case .invalid: throw fail("\(key) \(quoted(value)) must be a whole number of pages (digits only)")

@@ -49,11 +49,11 @@ public enum MemoryFloor: Equatable, Sendable, CustomStringConvertible {
     /// be a guess), and so is a size past `UInt64.max` KiB.
     public static func parse(_ text: String) -> MemoryFloor? {
         if text.hasSuffix("%") {
-            guard case .value(let p) = GuardConfig.decimal(Substring(text.dropLast())), p <= 100 else { return nil }
+            guard case .value(let p) = ASCIIDecimal(Substring(text.dropLast())), p <= 100 else { return nil }
             return .percent(p)
         }
         let (digits, rest) = Substring(text).splitAtFirstNonDigit
-        guard case .value(let n) = GuardConfig.decimal(digits) else { return nil }
+        guard case .value(let n) = ASCIIDecimal(digits) else { return nil }
         let per: UInt64
         switch rest.asciiLowercased() {
         case "k", "kb", "kib": per = 1

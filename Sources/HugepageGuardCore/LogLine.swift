@@ -44,15 +44,8 @@ public struct LogLine: Sendable, Equatable, CustomStringConvertible {
         return out
     }
 
-    /// The line as logfmt, without a line end: `pairs`, written straight into one string.
-    public var text: String {
-        var out = ""
-        Logfmt.append("level", level.rawValue, to: &out)
-        Logfmt.append("event", event.rawValue, to: &out)
-        for field in fields { Logfmt.append(field.key, field.value, to: &out) }
-        if let message { Logfmt.append("msg", message, to: &out) }
-        return out
-    }
+    /// The line as logfmt, without a line end.
+    public var text: String { Logfmt.line(pairs) }
 
     public var description: String { text }
 

@@ -89,12 +89,8 @@ public struct LibvirtHostReader: Sendable {
 
         // The digests live in the state directory, which must be safe to write as root; opened
         // (when not held already) at the first digest looked up.
-        var opened: DirectoryHandle??
-        func digests() -> DirectoryHandle? {
-            if let held { return held }
-            if opened == nil { opened = .some(digestDirectory.flatMap { try? StateDirectory.open($0, create: false) }) }
-            return opened ?? nil
-        }
+        lazy var opened = digestDirectory.flatMap { try? StateDirectory.open($0, create: false) }
+        func digests() -> DirectoryHandle? { held ?? opened }
 
         let (conf, confModified) = qemuConf(digests: digests(), notes: &notes)
 
@@ -200,12 +196,11 @@ public struct LibvirtHostReader: Sendable {
     /// With `machine`, only that machine type is kept (QemuCapabilities.machines).
     func capabilities(dir: String, name: String, machine: String?, digests: DirectoryHandle?) -> QemuCapabilities? {
         let path = dir + "/" + name
-        func source(_ st: stat) -> String { Self.digestSource(name, st) }
         let digestName = Self.digestPrefix + String(decoding: name.utf8.dropLast(4), as: UTF8.self)  // without ".xml"
         var st = stat()
         guard stat(path, &st) == 0, FileKind(st.st_mode) == .regular else { return nil }
         if let digests, let text = (try? digests.read(digestName, limit: Self.maxFileBytes)) ?? nil,
-           let caps = CapabilitiesDigest.decode(text, source: source(st), machine: machine) {
+           let caps = CapabilitiesDigest.decode(text, source: Self.digestSource(name, st), machine: machine) {
             return caps
         }
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
@@ -214,7 +209,7 @@ public struct LibvirtHostReader: Sendable {
         guard fstat(fd, &st) == 0, FileKind(st.st_mode) == .regular,
               let bytes = try? FileSystem.readAll(fd: fd, path: path, limit: Self.maxFileBytes, expectedSize: Int(clamping: st.st_size)),
               let caps = QemuCapabilities.parse(bytes: bytes) else { return nil }
-        try? digests?.writeAtomically(name: digestName, bytes: Array(CapabilitiesDigest.encode(caps, source: source(st)).utf8), mode: 0o600)
+        try? digests?.writeAtomically(name: digestName, bytes: Array(CapabilitiesDigest.encode(caps, source: Self.digestSource(name, st)).utf8), mode: 0o600)
         guard let machine else { return caps }
         return QemuCapabilities(emulator: caps.emulator, machines: caps.machines.filter { $0.name == machine || $0.alias == machine })
     }

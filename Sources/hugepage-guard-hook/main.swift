@@ -14,14 +14,12 @@
 import CSystem
 
 // It ends with _exit: every line it writes (stderr, the log datagram, the ledger, fsync'd and
-// renamed) has gone out with its own system call by then, so exit's handlers (stdio flushes,
-// the C++ runtime's destructors of the libraries loaded) would have nothing to do but touch
-// memory on every VM operation.
+// renamed) has gone out with its own system call by then, so exit's handlers (stdio's flush)
+// would have nothing to do but touch memory on every VM operation.
 //
 // Everything runs inside one function, so no top-level variable exists: in the Swift 6
-// language mode top-level variables belong to the main actor, and referring to it links the
-// concurrency runtime and libdispatch into the hook (about 4,000 more relocations to apply
-// and 30 more pages to copy on every exec, pass-through included).
+// language mode top-level variables belong to the main actor, which would bring Swift's
+// concurrency runtime into the hook.
 runHook()
 
 func runHook() -> Never {

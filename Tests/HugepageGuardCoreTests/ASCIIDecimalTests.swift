@@ -30,7 +30,7 @@ final class ASCIIDecimalTests: XCTestCase {
         XCTAssertEqual(PoolText.count(" 42\n"), 42)
         XCTAssertNil(PoolText.count("+42\n"))
         XCTAssertNil(PoolText.count("18446744073709551616\n"))
-        XCTAssertEqual(GuardConfig.decimal("+12"), .invalid)
+        XCTAssertEqual(ASCIIDecimal(Substring("+12")), .invalid)
         for text in ["42", "+42", "-0", "-1", "", "+", "-", "+-1", "00018446744073709551615", "18446744073709551616"] {
             XCTAssertEqual(LedgerCodec.parseUnsigned(text), UInt64(text), "'\(text)'")
             XCTAssertEqual(LedgerCodec.parseSigned(text), Int64(text), "'\(text)'")
@@ -40,6 +40,6 @@ final class ASCIIDecimalTests: XCTestCase {
         XCTAssertNil(LedgerCodec.parseSigned("9223372036854775808"))
         XCTAssertNil(LedgerCodec.parseSigned("-9223372036854775809"))
         XCTAssertNil(LedgerCodec.parseSigned("--1"))
-        XCTAssertEqual(GuardConfig.decimal("12"), .value(12))
+        XCTAssertEqual(ASCIIDecimal(Substring("12")), .value(12))
     }
 }
